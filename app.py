@@ -1,0 +1,82 @@
+"""varmor-py command line: one entry point, one sub-command per room.
+
+Each sub-command lives in its package's ``cli`` module, which exposes
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported lazily, so
+``generate`` never pays for ``bcc`` or ``kubernetes`` imports. Environment variables are
+read here and nowhere below: they only supply defaults for flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+
+class CommandModule(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("generator.cli", "Build a model from raw sources or render its profiles"),
+    "tracer": ("tracer.cli", "Run the eBPF tracer (JSON lines on stdout)"),
+    "model": ("agent.localmode", "Model one command or a running cgroup/pid locally"),
+    "verify": ("agent.verifying", "Run a command under a generated seccomp profile"),
+    "webhook": ("webhook.cli", "Serve the mutating and validating webhooks over TLS"),
+    "mutate": ("webhook.cli_mutate", "Preview the mutation of workloads offline"),
+    "validate": ("webhook.cli_validate", "Validate a policy offline"),
+    "localcluster": ("localcluster.cli", "Run the embedded single-machine Kubernetes cluster"),
+    "demo": ("agent.demo", "Model the shipped demo workload and print its profiles"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = {}
+    for name, (module, text) in COMMANDS.items():
+        path = os.path.join(here, *module.split(".")) + ".py"
+        if os.path.exists(path):
+            found[name] = (module, text)
+    return found
+
+
+def build_parser(commands: dict[str, tuple[str, str]]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("VARMOR_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level (env VARMOR_LOG_LEVEL)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, text) in commands.items():
+        child = sub.add_parser(name, help=text, description=text)
+        child.set_defaults(_module=module)
+        _load(module).add_arguments(child)
+    return parser
+
+
+def _load(module: str) -> CommandModule:
+    return cast(CommandModule, importlib.import_module(module))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser(_available())
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return _load(args._module).run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure core of varmor-py: events → behaviour model → AppArmor and seccomp profiles."""
