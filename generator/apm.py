@@ -1,0 +1,77 @@
+"""The ArmorProfileModel object: a model plus its rendered profiles, as stored in the cluster.
+
+``armor_profile_model`` builds the object users read with ``kubectl get ArmorProfileModel``:
+``data.profile.content`` is the base64 AppArmor profile and ``data.profile.seccompContent``
+the base64 seccomp JSON (seed field names). ``read_document`` accepts what users hand the
+CLI: a whole ArmorProfileModel (as ``kubectl get -o json|yaml`` prints it), its ``data``, or
+a bare ``dynamicResult``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from generator.codec import from_data, to_data
+from generator.models import BehaviorModel
+from generator.render import RenderError, render_apparmor, render_seccomp
+
+API_VERSION = "crd.varmor.org/v1beta1"
+
+
+@dataclass(frozen=True)
+class Document:
+    model: BehaviorModel
+    name: str | None  # the profile name the document carries, if any
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
+
+
+def profile_section(model: BehaviorModel, name: str, enforcer: str = "", mode: str = "") -> dict[str, str]:
+    try:
+        apparmor = render_apparmor(model, name)
+    except RenderError:
+        apparmor = ""
+    return {
+        "name": name,
+        "enforcer": enforcer,
+        "mode": mode,
+        "content": _b64(apparmor),
+        "seccompContent": _b64(render_seccomp(model)),
+    }
+
+
+def armor_profile_model(
+    model: BehaviorModel, name: str, namespace: str = "varmor", enforcer: str = "", mode: str = ""
+) -> dict[str, Any]:
+    data = to_data(model)
+    data["profile"] = profile_section(model, name, enforcer, mode)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ArmorProfileModel",
+        "metadata": {"name": name, "namespace": namespace},
+        "storageType": "CRDInternal",
+        "data": data,
+        "status": {"ready": True},
+    }
+
+
+def read_document(document: Mapping[str, Any]) -> Document:
+    """The model and profile name in an ArmorProfileModel, its data, or a dynamicResult."""
+    if not isinstance(document, Mapping):
+        raise ValueError("expected a mapping (an ArmorProfileModel, its data, or a dynamicResult)")
+    name: str | None = None
+    data: Mapping[str, Any] = document
+    if "data" in document:
+        data = document["data"] or {}
+        name = (document.get("metadata") or {}).get("name")
+    profile = data.get("profile") or {}
+    name = profile.get("name") or name
+    known = {"dynamicResult", "apparmor", "appArmor", "seccomp"}
+    if not known.intersection(data):
+        raise ValueError("no dynamicResult, apparmor or seccomp section found")
+    return Document(from_data(data), name or None)
