@@ -159,7 +159,7 @@ def parse_apparmor_record(line: str) -> AppArmorRecord | None:
     """Parse one AppArmor audit line (either form) like libapparmor; None when it is not one."""
     line = normalize_apparmor_line(line)
     f = scan_fields(line)
-    if "apparmor" not in f or "operation" not in f:
+    if "apparmor" not in f or "operation" not in f or line.count('"') % 2:  # odd: cut short
         return None
     stamp = _timestamp(line)
     ouid = _int(f.get("ouid"))
