@@ -248,7 +248,7 @@ def _add_syscall(line: str, profile: str, pids: Collection[int], syscalls: dict[
     record = parse_seccomp_record(line)
     if record is None:
         counts.malformed += 1
-    elif parse_profile_name(record.subj) != profile and record.pid not in pids:
+    elif not (profile and parse_profile_name(record.subj) == profile) and record.pid not in pids:
         counts.ignored += 1
     elif record.name is None:
         counts.seccomp += 1

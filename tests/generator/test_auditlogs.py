@@ -305,6 +305,11 @@ def test_seccomp_records_are_attributed_by_pid_when_subj_is_unknown() -> None:
     assert run(lines, pids={7, 8}) == [{"v": 1, "kind": "syscalls", "target": P, "names": ["write", "open"]}]
 
 
+def test_an_empty_profile_name_attributes_seccomp_records_by_pid_only() -> None:
+    lines = [seccomp("", 7, 1), seccomp("subj=? ", 8, 2)]
+    assert run(lines, profile="", pids={8}) == [{"v": 1, "kind": "syscalls", "target": "", "names": ["open"]}]
+
+
 def test_seccomp_numbers_resolve_with_the_records_own_arch() -> None:
     i386 = parse_seccomp_record(seccomp("", 7, 11, arch="40000003"))
     x86_64 = parse_seccomp_record(seccomp("", 7, 11))
