@@ -1,0 +1,142 @@
+"""Kernel records → schema v1 events (``generator.events``): pure tables and functions.
+
+The BPF program sends compact numeric records (event type, access bits, capability and
+socket numbers, raw sockaddr bytes); this module names them the way AppArmor rules do, so the
+aggregator never sees kernel numbers. No BCC here: ``tracer.tracing`` copies each perf record
+into a :class:`Raw` first, which keeps this module testable and cheap to import.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from generator.events import SCHEMA_VERSION
+
+EV_EXEC, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL, EV_MOUNT, EV_UMOUNT = range(1, 11)
+ACCESS_BITS: tuple[tuple[int, str], ...] = (
+    (1, "read"), (2, "write"), (4, "append"), (8, "create"), (16, "mmap"), (32, "link"), (64, "lock"),
+)
+CAPABILITIES = (
+    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
+    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
+    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
+    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
+    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
+    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+)
+DOMAINS = {1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet", 4: "ipx", 5: "appletalk",
+           9: "x25", 15: "key", 29: "can", 30: "tipc", 31: "bluetooth", 38: "alg", 40: "vsock"}
+SOCK_TYPES = {1: "stream", 2: "dgram", 3: "raw", 4: "rdm", 5: "seqpacket", 10: "packet"}
+PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6", 132: "sctp"}
+SIGNALS = ("", "hup", "int", "quit", "ill", "trap", "abrt", "bus", "fpe", "kill", "usr1", "segv",
+           "usr2", "pipe", "alrm", "term", "stkflt", "chld", "cont", "stop", "tstp", "ttin", "ttou",
+           "urg", "xcpu", "xfsz", "vtalrm", "prof", "winch", "io", "pwr", "sys")
+MOUNT_FLAGS = ((1, "ro"), (2, "nosuid"), (4, "nodev"), (8, "noexec"), (16, "sync"), (32, "remount"),
+               (1024, "noatime"), (2048, "nodiratime"), (4096, "bind"), (8192, "move"),
+               (16384, "rec"), (1 << 17, "unbindable"), (1 << 18, "private"), (1 << 19, "slave"),
+               (1 << 20, "shared"), (1 << 21, "relatime"), (1 << 24, "strictatime"))
+UMOUNT_FLAGS = ((1, "force"), (2, "detach"), (4, "expire"), (8, "nofollow"))
+PTRACE_READ_REQUESTS = frozenset({1, 2, 3, 0x4202, 0x4204, 0x420E})  # PEEK*, GETEVENTMSG, GETSIGINFO, ...
+
+
+@dataclass(frozen=True)
+class Raw:
+    """One kernel record, copied out of the perf buffer."""
+
+    type: int
+    pid: int
+    target: str
+    origin: bool  # True: the container's own process tree
+    a0: int
+    a1: int
+    a2: int
+    comm: str
+    s1: bytes  # exec: bprm->filename; link: raw new name; connect/bind: sockaddr; mount: source
+    s2: str
+    path: str  # resolved path (or the raw target of mount/umount)
+    truncated: bool
+
+
+def base(raw: Raw, kind: str) -> dict[str, Any]:
+    return {"v": SCHEMA_VERSION, "kind": kind, "target": raw.target,
+            "origin": "container" if raw.origin else "exec", "pid": raw.pid, "comm": raw.comm}
+
+
+def access_names(bits: int) -> list[str]:
+    return [name for bit, name in ACCESS_BITS if bits & bit]
+
+
+def flag_names(value: int, table: tuple[tuple[int, str], ...]) -> list[str]:
+    return [name for bit, name in table if value & bit]
+
+
+def signal_name(sig: int) -> str:
+    if 0 < sig < len(SIGNALS):
+        return SIGNALS[sig]
+    return f"rtmin+{sig - 34}" if 34 <= sig <= 64 else str(sig)
+
+
+def decode_sockaddr(data: bytes, length: int) -> tuple[str, str, int] | None:
+    """(domain, address, port) of a raw sockaddr, or None for families we do not name."""
+    if len(data) < 2:
+        return None
+    family = struct.unpack_from("<H", data)[0]
+    if family == 2 and len(data) >= 8:
+        return "inet", str(ipaddress.IPv4Address(data[4:8])), struct.unpack_from(">H", data, 2)[0]
+    if family == 10 and len(data) >= 24:
+        return "inet6", str(ipaddress.IPv6Address(data[8:24])), struct.unpack_from(">H", data, 2)[0]
+    if family == 1:
+        name = data[2:max(2, min(length, len(data)))]
+        if name[:1] == b"\0":
+            return "unix", "@" + name[1:].split(b"\0")[0].decode(errors="surrogateescape"), 0
+        return "unix", name.split(b"\0")[0].decode(errors="surrogateescape"), 0
+    return None
+
+
+def link_path(raw: Raw) -> str:
+    """The new name of link(2)/linkat(2), made absolute with the directory the kernel resolved."""
+    name = raw.s1.split(b"\0")[0].decode(errors="surrogateescape")
+    return name if name.startswith("/") else os.path.normpath(os.path.join(raw.path or "/", name))
+
+
+def to_event(raw: Raw, peer_in_target: bool = False) -> dict[str, Any] | None:
+    """The schema v1 event for one kernel record (None when it carries nothing to model)."""
+    if raw.type == EV_EXEC:
+        return {**base(raw, "exec"), "path": raw.path}
+    if raw.type == EV_FILE:
+        path = link_path(raw) if raw.a0 == 32 else raw.path
+        event = {**base(raw, "file"), "path": path, "access": access_names(raw.a0), "owner": False}
+        return {**event, "truncated": True} if raw.truncated else event
+    if raw.type == EV_CAP:
+        name = CAPABILITIES[raw.a0] if raw.a0 < len(CAPABILITIES) else str(raw.a0)
+        return {**base(raw, "capability"), "name": name}
+    if raw.type == EV_SOCKET:
+        return {**base(raw, "socket"), "domain": DOMAINS.get(raw.a0, str(raw.a0)),
+                "type": SOCK_TYPES.get(raw.a1 & 0xF, str(raw.a1 & 0xF)),
+                "protocol": PROTOCOLS.get(raw.a2, str(raw.a2)) if raw.a2 else ""}
+    if raw.type in (EV_CONNECT, EV_BIND):
+        decoded = decode_sockaddr(raw.s1, raw.a0)
+        if decoded is None:
+            return None
+        kind = "connect" if raw.type == EV_CONNECT else "bind"
+        return {**base(raw, kind), "domain": decoded[0], "address": decoded[1], "port": decoded[2]}
+    return _peer_or_mount_event(raw, peer_in_target)
+
+
+def _peer_or_mount_event(raw: Raw, peer_in_target: bool) -> dict[str, Any] | None:
+    peer = raw.target if peer_in_target else "unconfined"
+    if raw.type == EV_PTRACE:
+        permissions = ["tracedby"] if raw.a0 == 0 else ["read" if raw.a0 in PTRACE_READ_REQUESTS else "trace"]
+        return {**base(raw, "ptrace"), "peer": peer, "permissions": permissions, "external": not peer_in_target}
+    if raw.type == EV_SIGNAL:
+        return {**base(raw, "signal"), "peer": peer, "permissions": ["send"],
+                "signals": [signal_name(raw.a0)], "external": not peer_in_target}
+    if raw.type == EV_MOUNT:
+        return {**base(raw, "mount"), "path": raw.path, "fstype": raw.s2, "flags": flag_names(raw.a0, MOUNT_FLAGS)}
+    if raw.type == EV_UMOUNT:
+        return {**base(raw, "umount"), "path": raw.path, "fstype": "", "flags": flag_names(raw.a0, UMOUNT_FLAGS)}
+    return None

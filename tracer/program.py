@@ -1,0 +1,105 @@
+"""Build and load the BPF program: BTF offsets and syscall numbers as ``-D`` flags, then BCC.
+
+This is the only module (with ``tracer.tracing``) that touches ``bcc``; it is imported lazily
+so ``--ebpf`` and the other sub-commands never pay for LLVM. BCC needs a kernel headers tree
+for its prelude only (every layout comes from BTF or tracefs); when
+``/lib/modules/$(uname -r)/build`` is missing we point ``BCC_KERNEL_SOURCE`` at the merged tree
+made by ``scripts/install.d/20-bcc.sh``, building it on the fly if needed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+from typing import Any
+
+from generator.syscalls import syscall_number
+from tracer.btf import BTF
+
+SOURCE = pathlib.Path(__file__).with_name("bpf") / "tracer.c"
+MERGED_HEADERS = "/var/cache/varmor-py/kernel-headers"
+ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(platform.machine(), "x86_64")
+
+# -D name -> (struct, member path)
+OFFSETS: dict[str, tuple[str, str]] = {
+    "OFF_TASK_FILES": ("task_struct", "files"),
+    "OFF_TASK_NSPROXY": ("task_struct", "nsproxy"),
+    "OFF_TASK_FS": ("task_struct", "fs"),
+    "OFF_TASK_STACK": ("task_struct", "stack"),
+    "OFF_NSPROXY_MNTNS": ("nsproxy", "mnt_ns"),
+    "OFF_FS_PWD": ("fs_struct", "pwd"),
+    "OFF_FILES_FDT": ("files_struct", "fdt"),
+    "OFF_FDT_MAXFDS": ("fdtable", "max_fds"),
+    "OFF_FDT_FD": ("fdtable", "fd"),
+    "OFF_FILE_PATH": ("file", "f_path"),
+    "OFF_PATH_MNT": ("path", "mnt"),
+    "OFF_PATH_DENTRY": ("path", "dentry"),
+    "OFF_MOUNT_MNT": ("mount", "mnt"),
+    "OFF_MOUNT_PARENT": ("mount", "mnt_parent"),
+    "OFF_MOUNT_MOUNTPOINT": ("mount", "mnt_mountpoint"),
+    "OFF_VFSMOUNT_ROOT": ("vfsmount", "mnt_root"),
+    "OFF_DENTRY_PARENT": ("dentry", "d_parent"),
+    "OFF_DENTRY_NAME": ("dentry", "d_name"),
+    "OFF_BPRM_FILE": ("linux_binprm", "file"),
+    "OFF_BPRM_FILENAME": ("linux_binprm", "filename"),
+}
+# syscalls during which CAP_SYS_ADMIN is a no-audit check (__vm_enough_memory)
+NOAUDIT_SYSCALLS = ("mmap", "brk", "mremap", "mprotect", "shmat", "execve", "execveat", "munmap")
+
+
+def cflags(btf: BTF | None = None) -> list[str]:
+    """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table."""
+    btf = btf or BTF()
+    flags = {name: btf.offsetof(st, member) for name, (st, member) in OFFSETS.items()}
+    flags["OFF_MNTNS_INUM"] = btf.offsetof("mnt_namespace", "ns") + btf.offsetof("ns_common", "inum")
+    flags["SIZEOF_PT_REGS"] = btf.sizeof("pt_regs")
+    flags["OFF_PT_REGS_NR"] = btf.offsetof("pt_regs", "orig_ax" if ARCH == "x86_64" else "syscallno")
+    for name in NOAUDIT_SYSCALLS:
+        number = syscall_number(ARCH, name)
+        flags[f"NR_{name.upper()}"] = -1 if number is None else number
+    return [f"-D{k}={v}" for k, v in sorted(flags.items())]
+
+
+def source_text(flags: list[str]) -> str:
+    """The program as compiled, with its flags shown as ``#define`` lines (for ``--ebpf``)."""
+    defines = "\n".join("#define " + f[2:].replace("=", " ", 1) for f in flags)
+    return f"/* -D flags from BTF */\n{defines}\n\n{SOURCE.read_text()}"
+
+
+def ensure_headers() -> None:
+    """Point BCC at a kernel headers tree for its prelude when /lib/modules has none."""
+    if os.path.isdir(f"/lib/modules/{os.uname().release}/build") or os.environ.get("BCC_KERNEL_SOURCE"):
+        return
+    if not os.path.isdir(MERGED_HEADERS):
+        common = sorted(glob.glob("/usr/src/linux-headers-*-common"))
+        generated = sorted(set(glob.glob("/usr/src/linux-headers-*")) - set(common) - {"/usr/src/linux-headers"})
+        if not common or not generated:
+            raise RuntimeError("no kernel headers: run `make install` (linux-headers-amd64)")
+        tmp = MERGED_HEADERS + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        subprocess.run(["cp", "-rs", common[-1] + "/.", tmp + "/"], check=True)
+        subprocess.run(["cp", "-rs", "--remove-destination", generated[-1] + "/.", tmp + "/"], check=True)
+        os.rename(tmp, MERGED_HEADERS)
+    os.environ["BCC_KERNEL_SOURCE"] = MERGED_HEADERS
+
+
+def ensure_tracefs() -> None:
+    """Mount tracefs when neither tracing directory is there: BCC reads tracepoint formats."""
+    for path in ("/sys/kernel/debug/tracing/events", "/sys/kernel/tracing/events"):
+        if os.path.isdir(path):
+            return
+    subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=True)
+
+
+def load(flags: list[str]) -> Any:
+    """Compile, load and attach every probe; returns the ``bcc.BPF`` object."""
+    ensure_headers()
+    ensure_tracefs()
+    from bcc import BPF
+
+    return BPF(text=SOURCE.read_text(), cflags=flags)
