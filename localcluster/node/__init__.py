@@ -1,0 +1,19 @@
+"""The node simulator: the container runtime half of a simulated kubelet.
+
+The kubelet loop in ``localcluster`` calls ``NodeSimulator`` for the pods bound to its node, and the
+``localcluster exec`` CLI calls ``exec_in_container``. Every pod gets a pause sandbox and every
+container a real process tree in a cgroup v2 scope named as containerd names it
+(``kubepods.slice/.../cri-containerd-<id>.scope``), in new mount and pid namespaces and the pod's
+UTS/IPC namespaces (hostname = pod name), running its command on the host filesystem (images are
+never pulled). ``Localhost`` seccomp profiles are applied with libseccomp; ``RuntimeDefault`` and
+``Unconfined`` apply no filter; AppArmor profiles are only recorded (no AppArmor in this kernel).
+There is no network namespace: ``podIP`` is the host's address. Needs root.
+
+Flow: ``pods`` (Pod dict → spec) → ``simulator`` (cgroups, records, shims) → ``running`` (shim +
+container init) → ``kernel``; ``statuses`` builds the status dicts; ``entering`` is the exec path.
+"""
+
+from localcluster.node.sessions import ContainerNotFound, exec_in_container
+from localcluster.node.simulator import NodeError, NodeSimulator
+
+__all__ = ["ContainerNotFound", "NodeError", "NodeSimulator", "exec_in_container"]
