@@ -20,8 +20,12 @@ from localcluster.node import kernel
 from localcluster.node.seccomp_profiles import SeccompProfile, parse_profile
 from localcluster.node.sessions import Session
 
-NAMESPACES = (("uts", kernel.CLONE_NEWUTS), ("ipc", kernel.CLONE_NEWIPC), ("pid", kernel.CLONE_NEWPID),
-              ("mnt", kernel.CLONE_NEWNS))
+NAMESPACES = (
+    ("uts", kernel.CLONE_NEWUTS),
+    ("ipc", kernel.CLONE_NEWIPC),
+    ("pid", kernel.CLONE_NEWPID),
+    ("mnt", kernel.CLONE_NEWNS),
+)
 
 
 def main(argv: list[str]) -> int:

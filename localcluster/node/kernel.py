@@ -27,8 +27,13 @@ MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 
-_ARCHES = {"SCMP_ARCH_X86_64": "X86_64", "SCMP_ARCH_X86": "X86", "SCMP_ARCH_X32": "X32",
-           "SCMP_ARCH_AARCH64": "AARCH64", "SCMP_ARCH_ARM": "ARM"}
+_ARCHES = {
+    "SCMP_ARCH_X86_64": "X86_64",
+    "SCMP_ARCH_X86": "X86",
+    "SCMP_ARCH_X32": "X32",
+    "SCMP_ARCH_AARCH64": "AARCH64",
+    "SCMP_ARCH_ARM": "ARM",
+}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -62,8 +67,11 @@ def mount(source: str, target: str, fstype: str | None, flags: int) -> None:
     """mount(2) without data."""
     _check(
         _libc.mount(
-            source.encode(), target.encode(), fstype.encode() if fstype else None,
-            ctypes.c_ulong(flags), None,
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            None,
         ),
         f"mount {target}",
     )
@@ -91,8 +99,10 @@ def load_seccomp(profile: SeccompProfile) -> list[str]:
     unknown: list[str] = []
     for rule in profile.rules:
         action = _action(sc, rule.action, rule.errno_ret)
-        args = [sc.Arg(a.index, getattr(sc, a.op.removeprefix("SCMP_CMP_")), a.value, a.value_two)
-                for a in rule.args]
+        args = [
+            sc.Arg(a.index, getattr(sc, a.op.removeprefix("SCMP_CMP_")), a.value, a.value_two)
+            for a in rule.args
+        ]
         for name in rule.names:
             try:
                 filt.add_rule(action, name, *args)

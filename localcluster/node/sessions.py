@@ -44,7 +44,9 @@ def exec_in_container(state_dir: Path, namespace: str, pod: str, container: str,
         spec.flush()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(PROJECT_ROOT)}
         return subprocess.run(
-            [sys.executable, "-m", "localcluster.node.entering", spec.name], env=env, cwd=PROJECT_ROOT,
+            [sys.executable, "-m", "localcluster.node.entering", spec.name],
+            env=env,
+            cwd=PROJECT_ROOT,
             check=False,
         ).returncode
 
@@ -59,8 +61,14 @@ def _session(state_dir: Path, namespace: str, pod: str, container: str, argv: li
     rec = found[0]
     if not _in_cgroup(rec["pid"], rec["cgroup"]):
         raise ContainerNotFound(f"container {container} in pod {pod} is not running")
-    return Session(pid=rec["pid"], cgroup=rec["cgroup"], env=rec["env"], working_dir=rec["working_dir"],
-                   seccomp_file=rec["seccomp_file"], argv=list(argv))
+    return Session(
+        pid=rec["pid"],
+        cgroup=rec["cgroup"],
+        env=rec["env"],
+        working_dir=rec["working_dir"],
+        seccomp_file=rec["seccomp_file"],
+        argv=list(argv),
+    )
 
 
 def _in_cgroup(pid: int, cgroup: str) -> bool:

@@ -118,9 +118,17 @@ class NodeSimulator:
         sandbox, _launch = self._prepare(spec, sandbox_spec, pod_slice, None)
         sandbox = self._handshake(self._spawn(folder, sandbox["id"]), sandbox)
         record = PodRecord(
-            uid=spec.uid, namespace=spec.namespace, name=spec.name, node=self.node_name, qos=spec.qos,
-            restartPolicy=spec.restart_policy, slice=str(pod_slice), hostIP=self._host_ip,
-            startTime=sandbox["startedAt"], sandbox=sandbox, containers=[],
+            uid=spec.uid,
+            namespace=spec.namespace,
+            name=spec.name,
+            node=self.node_name,
+            qos=spec.qos,
+            restartPolicy=spec.restart_policy,
+            slice=str(pod_slice),
+            hostIP=self._host_ip,
+            startTime=sandbox["startedAt"],
+            sandbox=sandbox,
+            containers=[],
         )
         records.save_pod(self.state_dir, record)
         if "error" in sandbox:
@@ -130,8 +138,13 @@ class NodeSimulator:
         spawned = [(rec, self._spawn(folder, rec["id"]) if launch else None) for rec, launch in prepared]
         record["containers"] = [self._handshake(proc, rec) if proc else rec for rec, proc in spawned]
         records.save_pod(self.state_dir, record)
-        log.info("Started pod %s/%s uid=%s containers=%d", spec.namespace, spec.name, spec.uid,
-                 len(spec.containers))
+        log.info(
+            "Started pod %s/%s uid=%s containers=%d",
+            spec.namespace,
+            spec.name,
+            spec.uid,
+            len(spec.containers),
+        )
 
     def _prepare(
         self, pod: PodSpec, spec: ContainerSpec, pod_slice: Path, sandbox_pid: int | None
@@ -140,10 +153,21 @@ class NodeSimulator:
         cid = secrets.token_hex(32)
         folder = records.pod_dir(self.state_dir, pod.uid)
         rec = ContainerRecord(
-            name=spec.name, image=spec.image, id=cid, pid=0, shim_pid=0,
-            cgroup=str(pod_slice / cgroups.scope_name(cid)), seccomp=spec.seccomp, seccomp_file=None,
-            apparmor=spec.apparmor, argv=list(spec.argv), env=dict(spec.env), working_dir=spec.working_dir,
-            startedAt=now(), restartCount=0, log=str(folder / f"{spec.name}.log"),
+            name=spec.name,
+            image=spec.image,
+            id=cid,
+            pid=0,
+            shim_pid=0,
+            cgroup=str(pod_slice / cgroups.scope_name(cid)),
+            seccomp=spec.seccomp,
+            seccomp_file=None,
+            apparmor=spec.apparmor,
+            argv=list(spec.argv),
+            env=dict(spec.env),
+            working_dir=spec.working_dir,
+            startedAt=now(),
+            restartCount=0,
+            log=str(folder / f"{spec.name}.log"),
         )
         problem = spec.problem or self._snapshot_seccomp(spec, folder / f"{cid}.seccomp.json", rec)
         if problem:
@@ -152,11 +176,18 @@ class NodeSimulator:
         _mkdir(Path(rec["cgroup"]))
         ns = f"/proc/{sandbox_pid}/ns" if sandbox_pid else None
         launch = LaunchSpec(
-            kind="sandbox" if sandbox_pid is None else "container", cgroup=rec["cgroup"],
-            argv=rec["argv"], env=rec["env"], working_dir=rec["working_dir"], hostname=pod.name,
+            kind="sandbox" if sandbox_pid is None else "container",
+            cgroup=rec["cgroup"],
+            argv=rec["argv"],
+            env=rec["env"],
+            working_dir=rec["working_dir"],
+            hostname=pod.name,
             join_pid=f"{ns}/pid" if ns and pod.share_process_namespace else None,
-            join_uts=f"{ns}/uts" if ns else None, join_ipc=f"{ns}/ipc" if ns else None,
-            seccomp_file=rec["seccomp_file"], log=rec["log"], exit_file=str(folder / f"{cid}.exit.json"),
+            join_uts=f"{ns}/uts" if ns else None,
+            join_ipc=f"{ns}/ipc" if ns else None,
+            seccomp_file=rec["seccomp_file"],
+            log=rec["log"],
+            exit_file=str(folder / f"{cid}.exit.json"),
         )
         records.write_json(folder / f"{cid}.launch.json", launch)
         return rec, launch
@@ -183,8 +214,12 @@ class NodeSimulator:
         with open(folder / "shim.log", "ab") as shim_log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "localcluster.node.running", str(folder / f"{cid}.launch.json")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=shim_log, env=env,
-                cwd=PROJECT_ROOT, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=shim_log,
+                env=env,
+                cwd=PROJECT_ROOT,
+                start_new_session=True,
             )
         self._shims[proc.pid] = proc
         return proc

@@ -62,17 +62,20 @@ def container_status(seen: Observed) -> dict[str, Any]:
         return status
     status["containerID"] = f"containerd://{rec['id']}"
     if error:
-        failed = ExitRecord(exitCode=error["exitCode"], signal=0, reason=error["reason"],
-                            finishedAt=rec["startedAt"])
-        status["state"] = {"terminated": {**_terminated(rec, failed), "startedAt": EPOCH,
-                                          "message": error["message"]}}
+        failed = ExitRecord(
+            exitCode=error["exitCode"], signal=0, reason=error["reason"], finishedAt=rec["startedAt"]
+        )
+        status["state"] = {
+            "terminated": {**_terminated(rec, failed), "startedAt": EPOCH, "message": error["message"]}
+        }
     elif seen.exit is not None:
         status["state"] = {"terminated": _terminated(rec, seen.exit)}
     elif seen.alive:
         status.update(ready=True, started=True, state={"running": {"startedAt": rec["startedAt"]}})
     else:
-        lost = ExitRecord(exitCode=137, signal=0, reason="ContainerStatusUnknown",
-                          finishedAt=rec["startedAt"])
+        lost = ExitRecord(
+            exitCode=137, signal=0, reason="ContainerStatusUnknown", finishedAt=rec["startedAt"]
+        )
         status["state"] = {"terminated": _terminated(rec, lost)}
     return status
 
@@ -109,9 +112,11 @@ def pod_status(pod: PodRecord, seen: list[Observed]) -> dict[str, Any]:
     """The whole pod ``status``."""
     statuses = [container_status(s) for s in seen]
     ready = bool(statuses) and all(s["ready"] for s in statuses)
-    ready_at = max([s["state"].get("running", {}).get("startedAt", pod["startTime"]) for s in statuses]
-                   + [s["state"].get("terminated", {}).get("finishedAt", pod["startTime"]) for s in statuses]
-                   + [pod["startTime"]])
+    ready_at = max(
+        [s["state"].get("running", {}).get("startedAt", pod["startTime"]) for s in statuses]
+        + [s["state"].get("terminated", {}).get("finishedAt", pod["startTime"]) for s in statuses]
+        + [pod["startTime"]]
+    )
     started = pod["startTime"]
     ip = pod["hostIP"]
     return {
@@ -134,8 +139,12 @@ def pod_status(pod: PodRecord, seen: list[Observed]) -> dict[str, Any]:
 
 
 def _condition(kind: str, ok: bool, when: str) -> dict[str, Any]:
-    cond: dict[str, Any] = {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None,
-                            "lastTransitionTime": when}
+    cond: dict[str, Any] = {
+        "type": kind,
+        "status": "True" if ok else "False",
+        "lastProbeTime": None,
+        "lastTransitionTime": when,
+    }
     if not ok:
         cond["reason"] = "ContainersNotReady" if kind in ("Ready", "ContainersReady") else "PodFailed"
     return cond

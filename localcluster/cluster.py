@@ -1,0 +1,169 @@
+"""Assembles the local cluster: storage, API server, HTTP site, controllers, scheduler, kubelets.
+
+``Cluster`` runs on one asyncio loop (``serve_forever`` for the CLI, ``ClusterThread`` for tests).
+It seeds the namespaces ``default``/``kube-system``/``kube-public``, one Node per simulated node
+(``node-1``…), and the CRDs from ``manifests/crds.yaml``. Webhook service references resolve through
+``--service-map NS/NAME=HOST:PORT`` or the Service's ``localcluster.varmor.org/endpoint`` annotation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pathlib
+import threading
+from dataclasses import dataclass, field
+
+import yaml
+from aiohttp import web
+
+from localcluster import admission
+from localcluster.apiserver import ApiServer
+from localcluster.controllers.collection import GarbageCollector
+from localcluster.controllers.kubelet import Kubelet, Scheduler
+from localcluster.controllers.manager import ControllerManager
+from localcluster.controllers.workloads import Workloads
+from localcluster.handlers import Handlers
+from localcluster.nodes import NodeFactory, StatusOnlyNode
+from localcluster.resources import Registry
+from localcluster.storage import Store
+
+log = logging.getLogger(__name__)
+CRDS = pathlib.Path(__file__).resolve().parent.parent / "manifests" / "crds.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: pathlib.Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    nodes: int = 1
+    crds: tuple[pathlib.Path, ...] = (CRDS,)
+    service_map: dict[str, str] = field(default_factory=dict)
+    history: int = 10000
+    bookmark_interval: float = 1.0
+    node_factory: NodeFactory = StatusOnlyNode
+
+    @property
+    def node_names(self) -> list[str]:
+        return [f"node-{i}" for i in range(1, self.nodes + 1)]
+
+
+def node_object(name: str) -> dict[str, object]:
+    return {
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "nodeInfo": {
+                "kubeletVersion": "v1.32.0-localcluster",
+                "containerRuntimeVersion": "containerd://1.7.0",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        },
+    }
+
+
+class Cluster:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.history)
+        self.webhooks = admission.WebhookClient(self._resolve_service)
+        self.api = ApiServer(self.store, Registry(), self.webhooks)
+        self.api.graceful_pods = True
+        self.manager = ControllerManager(self.store)
+        self.kubelets: list[Kubelet] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _resolve_service(self, namespace: str, name: str) -> str | None:
+        mapped = self.settings.service_map.get(f"{namespace}/{name}")
+        if mapped:
+            return mapped
+        svc = self.store.find(self.api.res("", "services"), namespace, name)
+        annotations = (svc or {}).get("metadata", {}).get("annotations") or {}
+        return annotations.get(admission.ENDPOINT_ANNOTATION)
+
+    def _wire_controllers(self) -> None:
+        workloads = Workloads(self.api, self.settings.node_names)
+        gc = GarbageCollector(self.api)
+        scheduler = Scheduler(self.api, self.settings.node_names)
+        self.manager.reconcilers.update(
+            {
+                "Deployment": workloads.deployment,
+                "ReplicaSet": workloads.replicaset,
+                "StatefulSet": workloads.statefulset,
+                "DaemonSet": workloads.daemonset,
+                "gc": gc.owner_deleted,
+                "Namespace": gc.namespace_deleted,
+                "Schedule": scheduler.schedule,
+            }
+        )
+
+    async def _seed(self) -> None:
+        namespaces, nodes = self.api.res("", "namespaces"), self.api.res("", "nodes")
+        for ns in ("default", "kube-system", "kube-public"):
+            await self.api.create(namespaces, None, {"metadata": {"name": ns}}, admit=False)
+        for name in self.settings.node_names:
+            await self.api.create(nodes, None, node_object(name), admit=False)
+        crd_res = self.api.res("apiextensions.k8s.io", "customresourcedefinitions")
+        for path in self.settings.crds:
+            for doc in yaml.safe_load_all(path.read_text()):
+                if doc and doc.get("kind") == "CustomResourceDefinition":
+                    await self.api.create(crd_res, None, doc, admit=False)
+
+    async def start(self) -> str:
+        """Serve the API and start the controllers; returns the server URL."""
+        self._wire_controllers()
+        await self._seed()
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", Handlers(self.api, self.settings.bookmark_interval).handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        state = self.settings.state_dir
+        for name in self.settings.node_names:
+            sim = self.settings.node_factory(name, state / "nodes", state / "seccomp")
+            self.kubelets.append(Kubelet(self.api, name, sim))
+        self._tasks = [asyncio.create_task(self.manager.run())]
+        self._tasks += [asyncio.create_task(k.run()) for k in self.kubelets]
+        log.info("Started local cluster url=%s nodes=%d", self.url, self.settings.nodes)
+        return self.url
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for kubelet in self.kubelets:
+            await kubelet.shutdown()
+        await self.webhooks.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        log.info("Stopped local cluster url=%s", self.url)
+
+
+class ClusterThread:
+    """Runs a ``Cluster`` on its own event loop in a daemon thread (tests, embedding)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.cluster = Cluster(settings)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="localcluster", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> str:
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.cluster.start(), self._loop).result(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        asyncio.run_coroutine_threadsafe(self.cluster.stop(), self._loop).result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+        self._loop.close()

@@ -1,0 +1,115 @@
+"""The scheduler and one kubelet per simulated node.
+
+The scheduler binds unbound pods round robin over the nodes (DaemonSet pods come pinned). Each
+kubelet watches the pods bound to its node through the store (as a real kubelet watches the API),
+starts them on its node simulator, writes their status, refreshes it every second, and finishes
+graceful deletions: it stops the pod, then removes the object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+from localcluster.apiserver import ApiServer
+from localcluster.errors import ApiError
+from localcluster.nodes import NodePort
+from localcluster.storage import Obj, Watcher
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, api: ApiServer, nodes: list[str]) -> None:
+        self.api = api
+        self._next = itertools.cycle(nodes)
+
+    async def schedule(self, ns: str, name: str) -> None:
+        pod = self.api.store.find(self.api.res("", "pods"), ns, name)
+        if pod is None or pod.get("spec", {}).get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+            return
+        bound = {**pod, "spec": {**pod.get("spec", {}), "nodeName": next(self._next)}}
+        await self.api.update(self.api.res("", "pods"), ns, name, bound, admit=False)
+
+
+class Kubelet:
+    """Drives one ``NodePort`` from the pods bound to ``node``."""
+
+    def __init__(self, api: ApiServer, node: str, simulator: NodePort, refresh: float = 1.0) -> None:
+        self.api = api
+        self.node = node
+        self.simulator = simulator
+        self.refresh = refresh
+        self.started: dict[str, tuple[str, str]] = {}  # uid -> (namespace, name)
+
+    async def run(self) -> None:
+        res = self.api.res("", "pods")
+        watcher = Watcher(res.key, None, [], [("spec.nodeName", True, self.node)])
+        for obj in self.api.store.list(res, None, [], watcher.fields):
+            watcher.queue.put_nowait(("ADDED", obj))
+        self.api.store.watchers[res.key].append(watcher)
+        try:
+            while True:
+                try:
+                    etype, pod = await asyncio.wait_for(watcher.queue.get(), self.refresh)
+                except TimeoutError:
+                    await self._refresh_all()
+                    continue
+                await self._handle(etype, pod)
+        finally:
+            self.api.store.watchers[res.key].remove(watcher)
+
+    async def _handle(self, etype: str, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        try:
+            if etype == "DELETED":
+                await self._stop(uid, 0.0)
+            elif pod["metadata"].get("deletionTimestamp"):
+                await self._stop(uid, float(pod["metadata"].get("deletionGracePeriodSeconds") or 2))
+                await self.api.delete(
+                    self.api.res("", "pods"), pod["metadata"]["namespace"], pod["metadata"]["name"], grace=0
+                )
+            elif uid not in self.started:
+                self.started[uid] = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+                status = await asyncio.to_thread(self.simulator.start_pod, pod)
+                await self._write_status(uid, status)
+        except ApiError as e:
+            log.warning(
+                "Kubelet failed node=%s pod=%s error=%s", self.node, pod["metadata"]["name"], e.message
+            )
+        except Exception:
+            log.exception("Kubelet crashed node=%s pod=%s", self.node, pod["metadata"]["name"])
+
+    async def _stop(self, uid: str, grace: float) -> None:
+        if self.started.pop(uid, None) is not None:
+            await asyncio.to_thread(self.simulator.stop_pod, uid, min(grace, 2.0))
+
+    async def _write_status(self, uid: str, status: dict[str, Any] | None) -> None:
+        where = self.started.get(uid)
+        if where is None or status is None:
+            return
+        pod = self.api.store.find(self.api.res("", "pods"), *where)
+        if pod is None or pod["metadata"]["uid"] != uid or pod["metadata"].get("deletionTimestamp"):
+            return
+        if pod.get("status") != status:
+            await self.api.update(
+                self.api.res("", "pods"),
+                where[0],
+                where[1],
+                {**pod, "status": status},
+                sub="status",
+                admit=False,
+            )
+
+    async def _refresh_all(self) -> None:
+        for uid in list(self.started):
+            try:
+                await self._write_status(uid, await asyncio.to_thread(self.simulator.pod_status, uid))
+            except ApiError as e:
+                log.warning("Kubelet status update failed node=%s uid=%s error=%s", self.node, uid, e.message)
+
+    async def shutdown(self) -> None:
+        await asyncio.to_thread(self.simulator.shutdown)
+        self.started.clear()

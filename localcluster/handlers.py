@@ -1,0 +1,188 @@
+"""The HTTP layer: routes Kubernetes REST paths to the API server's verbs.
+
+Parses ``/api/v1/...`` and ``/apis/<group>/<version>/...`` paths, serves discovery, lists (with
+selectors, paging and Table output), gets, watches and writes, and turns ``ApiError`` into
+``Status`` responses. The only module besides ``watching`` that knows aiohttp's request type.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from localcluster import discovery, tables
+from localcluster.apiserver import ApiServer
+from localcluster.errors import ApiError, bad_request, no_resource
+from localcluster.resources import Resource
+from localcluster.selectors import parse_field_selector, parse_label_selector
+from localcluster.storage import Obj
+from localcluster.watching import serve_watch
+
+log = logging.getLogger(__name__)
+Route = tuple[str, str, str | None, str, str | None, str | None]
+
+
+def parse_path(path: str) -> Route | None:
+    """(group, version, namespace, plural, name, subresource) of a resource path."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace = None
+    if (
+        len(rest) >= 3
+        and rest[0] == "namespaces"
+        and not (len(rest) == 3 and rest[2] in ("status", "finalize"))
+    ):
+        namespace, rest = rest[1], rest[2:]
+    if not rest:
+        return None
+    return group, version, namespace, rest[0], rest[1] if len(rest) > 1 else None, "/".join(rest[2:]) or None
+
+
+def _strip(res: Resource, obj: Obj) -> Obj:
+    if not res.builtin:
+        return obj
+    return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+
+
+def _page(items: list[Obj], query: Any, rv: str) -> tuple[list[Obj], dict[str, Any]]:
+    meta: dict[str, Any] = {"resourceVersion": rv}
+    start = 0
+    if query.get("continue"):
+        try:
+            start, meta["resourceVersion"] = json.loads(base64.b64decode(query["continue"]))
+        except (ValueError, binascii.Error, TypeError) as e:
+            raise bad_request("invalid continue token") from e
+    limit = int(query.get("limit") or 0)
+    if limit and start + limit < len(items):
+        token = json.dumps([start + limit, meta["resourceVersion"]]).encode()
+        meta.update(
+            {"continue": base64.b64encode(token).decode(), "remainingItemCount": len(items) - start - limit}
+        )
+    return (items[start : start + limit] if limit else items[start:]), meta
+
+
+class Handlers:
+    """aiohttp handler bound to one ``ApiServer``."""
+
+    def __init__(self, api: ApiServer, bookmark_interval: float = 1.0) -> None:
+        self.api = api
+        self.bookmark_interval = bookmark_interval
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._dispatch(request)
+        except ApiError as e:
+            return web.json_response(e.body(), status=e.code)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path, method = request.path.rstrip("/") or "/", request.method
+        if method == "GET":
+            doc = discovery.document(path, self.api.registry.all())
+            if doc is not None:
+                return web.json_response(doc)
+        route = parse_path(path)
+        if route is None:
+            raise no_resource()
+        group, version, namespace, plural, name, sub = route
+        res = self.api.registry.find(group, version, plural)
+        namespace = namespace if res.namespaced else None
+        if sub and not (sub == "status" and res.status):
+            raise no_resource()
+        if method == "GET":
+            return await self._read(request, res, namespace, name)
+        return await self._write(request, res, namespace, name, sub)
+
+    async def _read(
+        self, request: web.Request, res: Resource, namespace: str | None, name: str | None
+    ) -> web.StreamResponse:
+        query = request.query
+        if query.get("watch") in ("1", "true"):
+            return await serve_watch(request, self.api.store, res, namespace, name, self.bookmark_interval)
+        if name is not None:
+            obj = self.api.store.get(res, namespace, name)
+            if tables.wants_table(request.headers.get("Accept")):
+                return web.json_response(
+                    tables.table(
+                        res,
+                        [obj],
+                        {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                        query.get("includeObject", "Metadata"),
+                    )
+                )
+            return web.json_response(obj)
+        items = self.api.store.list(
+            res,
+            namespace,
+            parse_label_selector(query.get("labelSelector")),
+            parse_field_selector(query.get("fieldSelector")),
+        )
+        page, meta = _page(items, query, str(self.api.store.rv))
+        if tables.wants_table(request.headers.get("Accept")):
+            return web.json_response(tables.table(res, page, meta, query.get("includeObject", "Metadata")))
+        return web.json_response(
+            {
+                "kind": f"{res.kind}List",
+                "apiVersion": res.group_version,
+                "metadata": meta,
+                "items": [_strip(res, o) for o in page],
+            }
+        )
+
+    async def _write(
+        self, request: web.Request, res: Resource, namespace: str | None, name: str | None, sub: str | None
+    ) -> web.StreamResponse:
+        method, api = request.method, self.api
+        if method == "POST" and name is None:
+            return web.json_response(await api.create(res, namespace, await _json(request)), status=201)
+        if method == "PUT" and name:
+            return web.json_response(await api.update(res, namespace, name, await _json(request), sub=sub))
+        if method == "PATCH" and name:
+            patched = await api.patch(
+                res, namespace, name, request.headers.get("Content-Type"), await request.read(), sub=sub
+            )
+            return web.json_response(patched)
+        if method == "DELETE" and name:
+            raw = await request.read()
+            options = _options(raw)
+            propagation = (
+                request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+            )
+            grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+            obj, gone = await api.delete(
+                res, namespace, name, propagation, None if grace is None else int(grace)
+            )
+            return web.json_response(obj, status=200 if gone else 202)
+        raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
+
+
+def _options(raw: bytes) -> dict[str, Any]:
+    try:
+        options = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}
+
+
+async def _json(request: web.Request) -> Any:
+    ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if ctype not in ("application/json", "application/yaml", ""):
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - "
+            f"accepted media types include: application/json (not {ctype})",
+        )
+    try:
+        return json.loads(await request.read())
+    except ValueError as e:
+        raise bad_request(f"invalid JSON body: {e}") from e
