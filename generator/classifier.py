@@ -1,0 +1,158 @@
+"""Deterministic classifier for random-looking path components.
+
+Upstream vArmor sends every event path over HTTP to a BiLSTM tagger (adobe/stringlifier) and
+replaces each component that the model tags as a hash, number, UUID or JWT by ``*`` (upstream spec
+§4.10). This module does the same job with a few explainable, pure rules, so that path generalization
+(``trimPath``, §4.9) needs no network, no model download and no randomness.
+
+A component is judged as a whole and replaced as a whole, never in part; the classifier only ever
+produces ``*``, never ``**``. Rules are data tables, tried in this order:
+
+1. ``MEANINGFUL_SHAPES``: shapes that look noisy but carry meaning (versions, locales, device
+   names, kernel releases, short names) win first.
+2. ``RANDOM_SHAPES``: whole-component regexes for things made by a machine (UUIDs, JWTs, numeric
+   ids, projected-volume timestamps, temp-file tails, Kubernetes name suffixes).
+3. ``TOKEN_RULES``: the component is cut into alphanumeric tokens and each token is scored on
+   its character classes (hex runs, class transitions, case/digit segment lengths, entropy).
+
+Numbers: a bare numeric component of 1–2 digits is kept (``/dev/pts/1``, ``rc2``, ``15`` as a
+PostgreSQL major version); 3 or more digits is an id and becomes ``*``. A run of 5 or more digits
+inside a component (timestamps, pids, dates) makes it random unless a meaningful shape matched.
+``/proc/<digits>`` is handled by the ``trimPath`` rules before the classifier is asked.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+
+# Shapes that are meaningful even though they contain digits or odd runs. Whole-component match.
+MEANINGFUL_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("version", re.compile(r"v?\d{1,4}(?:\.\d{1,4})+(?:[-+~][A-Za-z0-9]{1,12})*")),
+    ("locale", re.compile(r"(?:[a-z]{2,3}_[A-Z]{2}|C|POSIX)(?:\.[A-Za-z0-9-]{2,12})?(?:@[a-z]{2,10})?")),
+    ("device", re.compile(
+        r"(?:[shv]d|xvd)[a-z]{1,2}\d{0,3}|nvme\d{1,3}(?:n\d{1,3})?(?:p\d{1,3})?|mmcblk\d{1,3}(?:p\d{1,3})?"
+        r"|(?:loop|md|sr|nbd|ram|cpu|node|event|hidraw|eth|ens|veth|tty[A-Za-z]{0,4})\d{1,4}|dm-\d{1,4}")),
+    ("short", re.compile(r"[^0-9]{1,4}|\d{1,2}|.{1,2}")),
+)
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_VOWELS = frozenset("aeiouyAEIOUY")
+_KUBE = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand alphabet: no vowels, no 0 1 3
+# Vowel-free words that a kube-suffix rule would otherwise take for a pod or ReplicaSet suffix.
+VOWELLESS_WORDS = frozenset({"https", "btrfs", "html5", "pgsql", "xhtml", "shtml", "sftp", "dhcp",
+                             "slf4j", "x2go", "mp3", "h264", "h265"})
+
+# Whole-component shapes made by machines. ``search`` semantics unless anchored.
+RANDOM_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("uuid", re.compile(r"[0-9a-fA-F]{8}[-_]?(?:[0-9a-fA-F]{4}[-_]?){3}[0-9a-fA-F]{12}")),
+    ("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{4,}")),
+    ("projected-volume-timestamp", re.compile(r"^\.\.\d{4}(?:_\d{2}){5}\.\d+$")),
+    ("numeric-id", re.compile(r"^\d{3,}$|(?<![A-Za-z0-9])(?<!\.so\.)\d{5,}")),
+    ("pid-suffix", re.compile(r"^[A-Za-z][\w-]*\.\d{3,}$")),
+    ("temp-name", re.compile(
+        r"^(?:\.?tmp[._-]?|pip-(?:install|req-build|build-env|ephem-wheel-cache)-|pymp-|ssh-"
+        r"|\.org\.chromium\.Chromium\.|\.com\.google\.Chrome\.)(?=[A-Za-z0-9_]*[0-9A-Z_])[A-Za-z0-9_]{5,}$")),
+    ("python-tempfile", re.compile(r"^tmp[a-z0-9_]{8}$")),
+    ("kubelet-volume-name", re.compile(rf"^(?:kube-api-access|[a-z][a-z0-9-]*-token)-[{_KUBE}]{{5}}$")),
+    ("kube-replicaset-hash", re.compile(
+        rf"-(?=[{_KUBE}]*\d)(?=[{_KUBE}]*[a-z])[{_KUBE}]{{8,10}}(?=$|[-_.])")),
+)
+_KUBE_SUFFIX = re.compile(rf"-((?=[{_KUBE}]*\d)[{_KUBE}]{{5}})(?=$|[_.])")
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_WORD_NUMBER = re.compile(r"[a-z]+\d+")
+_SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def _transitions(token: str) -> int:
+    """Letter↔digit and lower→upper changes; upper→lower is how every CamelCase word starts."""
+    return sum(a.isdigit() != b.isdigit() or (a.islower() and b.isupper())
+               for a, b in itertools.pairwise(token))
+
+
+def _hex_run(token: str) -> bool:
+    """Hashes, git ids, container ids: ≥ 7 hex digits mixing letters and digits more than once."""
+    if len(token) < 7 or not _HEX.issuperset(token) or token.isdigit() or token.isalpha():
+        return False
+    return len(token) >= 12 or _transitions(token) >= 2
+
+
+def _wordlike_share(segments: list[str], length: int) -> float:
+    """Share of the token's characters in segments that read as words (≥ 3 letters, a vowel)."""
+    return sum(len(s) for s in segments if len(s) >= 3 and s.isalpha() and _VOWELS & set(s)) / length
+
+
+def _choppy(token: str) -> bool:
+    """Base64 and mktemp tails: mixed classes, few word-like segments, many short segments."""
+    n = len(token)
+    upper, lower = token.lower() != token, token.upper() != token
+    digit = not token.isalpha()
+    if n < 6 or (n < 8 and not (upper and lower and digit)) or upper + lower + digit < 2:
+        return False
+    segments = _SEGMENT.findall(token)
+    if _wordlike_share(segments, n) >= 0.5:
+        return False
+    short = sum(len(s) <= 2 for s in segments) / len(segments)
+    return short >= 0.6 or _transitions(token) / (n - 1) >= 0.3
+
+
+def _high_entropy(token: str) -> bool:
+    """Long single tokens whose characters are spread too evenly for words (base32, base64)."""
+    if len(token) < 20:
+        return False
+    n = len(token)
+    if _wordlike_share(_SEGMENT.findall(token), n) >= 0.5:
+        return False
+    entropy = -sum(c / n * math.log2(c / n) for c in Counter(token).values())
+    return entropy >= 3.9
+
+
+TOKEN_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("hex-run", _hex_run),
+    ("choppy-token", _choppy),
+    ("high-entropy-token", _high_entropy),
+)
+
+
+def _kube_suffix(component: str) -> bool:
+    """Pod and DaemonSet names end in ``-<5 chars of the kube alphabet>`` (``http2``-like excepted)."""
+    match = _KUBE_SUFFIX.search(component)
+    return match is not None and match.group(1) not in VOWELLESS_WORDS and not _WORD_NUMBER.fullmatch(
+        match.group(1))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def explain(component: str) -> str:
+    """Name of the rule that decided ``component``: ``random:<rule>`` or ``meaningful:<rule>``."""
+    if not component or "*" in component:
+        return "meaningful:empty-or-glob"
+    for name, pattern in MEANINGFUL_SHAPES:
+        if pattern.fullmatch(component):
+            return f"meaningful:{name}"
+    for name, pattern in RANDOM_SHAPES:
+        if pattern.search(component):
+            return f"random:{name}"
+    if _kube_suffix(component):
+        return "random:kube-pod-suffix"
+    if component.isalpha() and len(component) < 20:
+        return "meaningful:letters"
+    for token in _TOKEN.findall(component):
+        for name, rule in TOKEN_RULES:
+            if rule(token):
+                return f"random:{name}"
+    return "meaningful:no-rule"
+
+
+def is_random_component(component: str) -> bool:
+    """True when ``component`` looks machine-made (hash, UUID, token, id, pod suffix, temp name)."""
+    return explain(component).startswith("random:")
+
+
+def generalize_path(path: str) -> str:
+    """Replace each random-looking component of ``path`` by ``*``; slashes and empties stay."""
+    parts = path.split("/")
+    return "/".join("*" if explain(part)[0] == "r" else part for part in parts)
