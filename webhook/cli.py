@@ -1,0 +1,80 @@
+"""``python app.py webhook``: serve ``/mutate`` and ``/validate`` over TLS.
+
+Creates (or reuses, or renews) the certificates in ``--cert-dir`` first. With ``--policy-file`` it
+runs standalone, without a cluster; in the manager the policies come from a watch instead.
+
+Examples:
+    python app.py webhook --cert-dir /tmp/varmor-certs --port 3443 --policy-file vcpol.yaml
+    python app.py webhook --cert-dir certs --host 10.0.0.7 --address 10.0.0.7
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import pathlib
+
+from webhook.settings import DEFAULT_MAX_BODY, WebhookSettings
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cert-dir", type=pathlib.Path, required=True,
+                        help="directory of ca.crt, ca.key, tls.crt, tls.key (created when absent)")
+    parser.add_argument("--port", type=int, default=3443, help="HTTPS port (default 3443)")
+    parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    parser.add_argument("--policy-file", type=pathlib.Path, action="append", default=[],
+                        help="YAML with VarmorPolicy/VarmorClusterPolicy documents (repeatable)")
+    parser.add_argument("--namespace", default="varmor", help="install namespace (default varmor)")
+    parser.add_argument("--address", action="append", default=[],
+                        help="extra DNS name or IP for the serving certificate (repeatable)")
+    parser.add_argument("--kubernetes-version", default="1.30",
+                        help="API server version; 1.30+ uses securityContext.appArmorProfile")
+    parser.add_argument("--bpf-exclusive-mode", action="store_true", help="BPF policies unconfine AppArmor")
+    parser.add_argument("--disable-behavior-modeling", action="store_true",
+                        help="reject BehaviorModeling policies, as a manager without the feature does")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+
+
+def settings_from(args: argparse.Namespace) -> WebhookSettings:
+    addresses = list(args.address)
+    if args.host not in ("0.0.0.0", "::", "") and args.host not in addresses:
+        addresses.append(args.host)
+    return WebhookSettings(
+        cert_dir=args.cert_dir, host=args.host, port=args.port, install_namespace=args.namespace,
+        addresses=tuple(addresses), policy_files=tuple(args.policy_file),
+        kubernetes_version=args.kubernetes_version, bpf_exclusive_mode=args.bpf_exclusive_mode,
+        behavior_modeling_enabled=not args.disable_behavior_modeling, max_body_bytes=args.max_body_bytes,
+        workers=args.workers, threads=args.threads,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import datetime
+
+    from certs.authority import ServingNames
+    from certs.rotating import ensure
+    from certs.stores import DirectoryStore
+    from webhook.policies import FilePolicySource, PolicySource, StaticPolicySource
+    from webhook.server import create_app
+    from webhook.serving import serve
+
+    try:
+        settings = settings_from(args)
+        settings.mutation_options()
+        source: PolicySource = (FilePolicySource(settings.policy_files) if settings.policy_files
+                                else StaticPolicySource())
+    except (ValueError, OSError) as err:
+        log.error("Refused to start the webhook: %s", err)
+        return 2
+    names = ServingNames(settings.install_namespace, settings.addresses)
+    outcome = ensure(DirectoryStore(settings.cert_dir), names, datetime.datetime.now(datetime.UTC))
+    log.info("Prepared certificates dir=%s decision=%s reason=%r", settings.cert_dir, outcome.decision,
+             outcome.reason)
+    log.info("Serving webhooks address=%s:%d policies=%d", settings.host, settings.port,
+             len(source.policies()))
+    serve(create_app(settings, source), settings)
+    return 0
