@@ -63,7 +63,10 @@ def quote_pattern(pattern: str) -> str:
     out = []
     for match in _TOKEN.finditer(pattern):
         token = match.group()
-        out.append(token if len(token) > 1 or " " <= token <= "~" else _octal(token))
+        if token in ("\\\\", '\\"'):  # a backslash before the closing quote would escape it
+            out.append(_octal(token[1]))
+        else:
+            out.append(token if len(token) > 1 or " " <= token <= "~" else _octal(token))
     return '"' + "".join(out) + '"'
 
 
