@@ -17,8 +17,12 @@ produces ``*``, never ``**``. Rules are data tables, tried in this order:
 
 Numbers: a bare numeric component of 1–2 digits is kept (``/dev/pts/1``, ``rc2``, ``15`` as a
 PostgreSQL major version); 3 or more digits is an id and becomes ``*``. A run of 5 or more digits
-inside a component (timestamps, pids, dates) makes it random unless a meaningful shape matched.
-``/proc/<digits>`` is handled by the ``trimPath`` rules before the classifier is asked.
+inside a component (timestamps, pids, dates) makes it random, unless it follows a letter or a dot
+(``ed25519``, ``GB18030``, ``libcairo.so.2.11600.0``: names and version parts). ``/proc/<digits>``
+is handled by the ``trimPath`` rules before the classifier is asked.
+
+Decisions are cached per component (bounded LRU, ~25 MB when full), so ``generalize_path`` costs a
+split, a few dict hits and a join once a run's directories have been seen.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import functools
 import itertools
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 
@@ -52,7 +57,8 @@ RANDOM_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("uuid", re.compile(r"[0-9a-fA-F]{8}[-_]?(?:[0-9a-fA-F]{4}[-_]?){3}[0-9a-fA-F]{12}")),
     ("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{4,}")),
     ("projected-volume-timestamp", re.compile(r"^\.\.\d{4}(?:_\d{2}){5}\.\d+$")),
-    ("numeric-id", re.compile(r"^\d{3,}$|(?<![A-Za-z0-9])(?<!\.so\.)\d{5,}")),
+    ("numeric-id", re.compile(r"^\d{3,}$|(?<![A-Za-z0-9.])\d{5,}")),  # after a dot: a version part
+    ("openssl-hash-link", re.compile(r"^[0-9a-f]{8}\.r?\d$")),
     ("pid-suffix", re.compile(r"^[A-Za-z][\w-]*\.\d{3,}$")),
     ("temp-name", re.compile(
         r"^(?:\.?tmp[._-]?|pip-(?:install|req-build|build-env|ephem-wheel-cache)-|pymp-|ssh-"
@@ -125,17 +131,17 @@ def _kube_suffix(component: str) -> bool:
         match.group(1))
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 18)  # ~25 MB when full, keys aside
 def explain(component: str) -> str:
     """Name of the rule that decided ``component``: ``random:<rule>`` or ``meaningful:<rule>``."""
     if not component or "*" in component:
         return "meaningful:empty-or-glob"
     for name, pattern in MEANINGFUL_SHAPES:
         if pattern.fullmatch(component):
-            return f"meaningful:{name}"
+            return sys.intern(f"meaningful:{name}")
     for name, pattern in RANDOM_SHAPES:
         if pattern.search(component):
-            return f"random:{name}"
+            return sys.intern(f"random:{name}")
     if _kube_suffix(component):
         return "random:kube-pod-suffix"
     if component.isalpha() and len(component) < 20:
@@ -143,7 +149,7 @@ def explain(component: str) -> str:
     for token in _TOKEN.findall(component):
         for name, rule in TOKEN_RULES:
             if rule(token):
-                return f"random:{name}"
+                return sys.intern(f"random:{name}")
     return "meaningful:no-rule"
 
 
