@@ -15,6 +15,7 @@ import pytest
 
 from localcluster.node import NodeSimulator
 
+
 @pytest.fixture
 def seccomp_dir(tmp_path: Path) -> Path:
     path = tmp_path / "seccomp"

@@ -48,8 +48,8 @@ def test_an_exec_session_sees_the_container_from_inside(
     pod = make_pod("web", [sleeper("app", workingDir="/tmp", env=[{"name": "COLOR", "value": "blue"}])])
     node.start_pod(pod)
     app = container_state(state_dir, pod["metadata"]["uid"], "app")
-    script = "cat /proc/self/cgroup | grep '^0::'; for n in mnt pid uts ipc; do readlink /proc/self/ns/$n; done; " \
-             "hostname; pwd; echo $COLOR; ps -o pid= -o args= -p 1"
+    script = ("cat /proc/self/cgroup | grep '^0::'; for n in mnt pid uts ipc; do readlink /proc/self/ns/$n; "
+              "done; hostname; pwd; echo $COLOR; ps -o pid= -o args= -p 1")
     code = exec_in_container(state_dir, "default", "web", "app", ["sh", "-c", script])
     lines = capfd.readouterr().out.splitlines()
     assert code == 0
@@ -66,7 +66,9 @@ def test_exec_returns_the_exit_code_of_the_command(node: NodeSimulator, state_di
     assert exec_in_container(state_dir, "default", "web", "app", ["no-such-command-here"]) == 127
 
 
-def test_exec_works_from_another_process_through_the_state_files(node: NodeSimulator, state_dir: Path) -> None:
+def test_exec_works_from_another_process_through_the_state_files(
+    node: NodeSimulator, state_dir: Path
+) -> None:
     node.start_pod(make_pod("web", [sleeper("app")]))
     code = f"""
 import sys, pathlib

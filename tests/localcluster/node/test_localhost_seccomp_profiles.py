@@ -13,7 +13,7 @@ from tests.localcluster.node.support import container_state, make_pod, sleeper, 
 
 
 def every_syscall_but(*omitted: str) -> dict[str, Any]:
-    """An allow-list profile (default: EPERM) naming every syscall this libseccomp knows but ``omitted``."""
+    """An allow-list profile (default EPERM) naming every syscall libseccomp knows but ``omitted``."""
     arch = pyseccomp.system_arch()
     names = set()
     for number in range(0, 500):
@@ -111,7 +111,8 @@ def test_a_missing_profile_leaves_the_container_waiting_with_a_config_error(node
 def test_apparmor_profiles_are_recorded_in_the_state_file(node: NodeSimulator, state_dir: Path) -> None:
     apparmor = {"appArmorProfile": {"type": "Localhost", "localhostProfile": "varmor-demo"}}
     pod = make_pod("web", [sleeper("app", securityContext=apparmor), sleeper("legacy")])
-    pod["metadata"]["annotations"] = {"container.apparmor.security.beta.kubernetes.io/legacy": "localhost/old"}
+    legacy = "container.apparmor.security.beta.kubernetes.io/legacy"
+    pod["metadata"]["annotations"] = {legacy: "localhost/old"}
     node.start_pod(pod)
     uid = pod["metadata"]["uid"]
     assert container_state(state_dir, uid, "app")["apparmor"] == "localhost/varmor-demo"
