@@ -140,8 +140,18 @@ class Union:
 def _add_apparmor(union: Union, result: AppArmorResult) -> None:
     union.profiles.update(dict.fromkeys(result.profiles))
     union.executions.update(dict.fromkeys(result.executions))
+    files = union.files  # the hot loop of a merge: inlined ``add_file``
     for f in result.files:
-        union.add_file(f.path, f.permissions, f.owner, f.old_path)
+        entry = files.get(f.path)
+        if entry is None:
+            files[f.path] = _File(dict.fromkeys(f.permissions), f.owner, f.old_path)
+            continue
+        known = entry.permissions
+        for letter in f.permissions:
+            if letter not in known:
+                known[letter] = None
+        entry.owner = entry.owner and f.owner
+        entry.old_path = entry.old_path or f.old_path
     union.capabilities.update(dict.fromkeys(result.capabilities))
     union.sockets.update(dict.fromkeys(result.sockets))
     for e in result.egresses:
