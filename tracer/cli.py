@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mntns", action="append", default=[], metavar="NAME=PID",
                         help="trace the mount namespace of PID as NAME, until PID exits (repeatable)")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after SECONDS (0: no limit)")
-    parser.add_argument("--no-stdin", action="store_true", help="ignore stdin (no commands, EOF does not stop)")
+    parser.add_argument("--no-stdin", action="store_true",
+                        help="ignore stdin (no commands, EOF does not stop)")
     parser.add_argument("--ebpf", action="store_true", help="print the BPF program and exit")
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from generator.events import SCHEMA_VERSION
 
-EV_EXEC, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL, EV_MOUNT, EV_UMOUNT = range(1, 11)
+(EV_EXEC, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL, EV_MOUNT,
+ EV_UMOUNT) = range(1, 11)
 ACCESS_BITS: tuple[tuple[int, str], ...] = (
     (1, "read"), (2, "write"), (4, "append"), (8, "create"), (16, "mmap"), (32, "link"), (64, "lock"),
 )
@@ -54,6 +55,7 @@ class Raw:
     a0: int
     a1: int
     a2: int
+    a3: int
     comm: str
     s1: bytes  # exec: bprm->filename; link: raw new name; connect/bind: sockaddr; mount: source
     s2: str
@@ -131,12 +133,15 @@ def _peer_or_mount_event(raw: Raw, peer_in_target: bool) -> dict[str, Any] | Non
     peer = raw.target if peer_in_target else "unconfined"
     if raw.type == EV_PTRACE:
         permissions = ["tracedby"] if raw.a0 == 0 else ["read" if raw.a0 in PTRACE_READ_REQUESTS else "trace"]
-        return {**base(raw, "ptrace"), "peer": peer, "permissions": permissions, "external": not peer_in_target}
+        return {**base(raw, "ptrace"), "peer": peer, "permissions": permissions,
+                "external": not peer_in_target}
     if raw.type == EV_SIGNAL:
         return {**base(raw, "signal"), "peer": peer, "permissions": ["send"],
                 "signals": [signal_name(raw.a0)], "external": not peer_in_target}
     if raw.type == EV_MOUNT:
-        return {**base(raw, "mount"), "path": raw.path, "fstype": raw.s2, "flags": flag_names(raw.a0, MOUNT_FLAGS)}
+        return {**base(raw, "mount"), "path": raw.path, "fstype": raw.s2,
+                "flags": flag_names(raw.a0, MOUNT_FLAGS)}
     if raw.type == EV_UMOUNT:
-        return {**base(raw, "umount"), "path": raw.path, "fstype": "", "flags": flag_names(raw.a0, UMOUNT_FLAGS)}
+        return {**base(raw, "umount"), "path": raw.path, "fstype": "",
+                "flags": flag_names(raw.a0, UMOUNT_FLAGS)}
     return None

@@ -10,6 +10,7 @@ on ``flush()``.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as ct
 import json
 import os
@@ -136,7 +137,8 @@ class Tracer:
     def _add_cgroup(self, target: Target, cgroup: str, value: _Tgt) -> None:
         path = cgroup
         if not os.path.isabs(path):
-            path = next((os.path.join(r, path) for r in V2_ROOTS if os.path.isdir(os.path.join(r, path))), path)
+            found = [os.path.join(r, path) for r in V2_ROOTS if os.path.isdir(os.path.join(r, path))]
+            path = found[0] if found else path
         if not os.path.isfile(os.path.join(path, "cgroup.procs")):
             raise TargetError(f"no cgroup at {cgroup}")
         target.cgroup, target.cgroup_id = path, os.stat(path).st_ino
@@ -147,12 +149,11 @@ class Tracer:
         if target is None:
             raise TargetError(f"no target {name}")
         self.emit_final(target)
-        for table, key in (("cg_targets", ct.c_uint64(target.cgroup_id)), ("mnt_targets", ct.c_uint32(target.mntns)),
-                           ("mnt_anchor", ct.c_uint32(target.anchor)), ("pid_targets", ct.c_uint32(target.id))):
-            try:
+        keys = (("cg_targets", ct.c_uint64(target.cgroup_id)), ("mnt_targets", ct.c_uint32(target.mntns)),
+                ("mnt_anchor", ct.c_uint32(target.anchor)), ("pid_targets", ct.c_uint32(target.id)))
+        for table, key in keys:
+            with contextlib.suppress(KeyError):
                 del self.bpf[table][key]
-            except KeyError:
-                pass
         self._update_cfg()
         self.log(f"Removed target {name}")
 
@@ -214,11 +215,12 @@ class Tracer:
         target = self.names.get(e.id)
         if target is None:
             return
-        s1 = ct.string_at(data + type(e).s1.offset, 128) if e.type in (decoding.EV_CONNECT, decoding.EV_BIND) \
-            else bytes(e.s1)
+        binary = e.type in (decoding.EV_CONNECT, decoding.EV_BIND)
+        s1 = ct.string_at(data + type(e).s1.offset, 128) if binary else bytes(e.s1)
         path = ct.string_at(data + type(e).path.offset, e.len & 4095) if e.len else b""
         raw = decoding.Raw(
-            type=e.type, pid=e.pid, target=target.name, origin=bool(e.origin), a0=e.a0, a1=e.a1, a2=e.a2,
+            type=e.type, pid=e.pid, target=target.name, origin=bool(e.origin),
+            a0=e.a0, a1=e.a1, a2=e.a2, a3=e.a3,
             comm=e.comm.decode(errors="replace"), s1=s1, s2=e.s2.decode(errors="replace"),
             path=path.split(b"\0")[0].decode(errors="surrogateescape"), truncated=bool(e.trunc))
         event = decoding.to_event(raw, self._peer_in_target(target, raw))
@@ -235,6 +237,8 @@ class Tracer:
     def _peer_in_target(self, target: Target, raw: decoding.Raw) -> bool:
         if raw.type not in (decoding.EV_PTRACE, decoding.EV_SIGNAL):
             return False
+        if raw.a3:  # the kernel found the peer in the target's own process tree
+            return True
         peer = raw.a1 or raw.pid
         if target.cgroup:
             return target.cgroup.endswith(cgroup_of(peer)) and cgroup_of(peer) != ""

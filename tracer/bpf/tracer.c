@@ -98,6 +98,11 @@ static __always_inline u32 origin_of(u32 id) {
     return v && *v == id;
 }
 
+static __always_inline u32 in_tree(u32 id, u32 pid) {
+    u32 *v = tree.lookup(&pid);
+    return v && *v == id;
+}
+
 static __always_inline int first(struct tgt *t, u32 origin, u16 type, u64 k1, u64 k2) {
     struct dkey_t k = {.k1 = k1, .k2 = k2, .id = t->id, .type = type, .origin = origin};
     u8 one = 1;
@@ -310,7 +315,7 @@ static __always_inline int link_event(void *ctx, long dirfd, const char *newname
     if (e->s1[0] != '/') {      /* relative: user space joins it to the directory's path */
         void *task = (void *)bpf_get_current_task();
         void *vfsmnt, *dentry;
-        if (dirfd == AT_FDCWD) {
+        if ((int)dirfd == AT_FDCWD) {
             void *fs = rdp((char *)task + OFF_TASK_FS);
             vfsmnt = rdp((char *)fs + OFF_FS_PWD + OFF_PATH_MNT);
             dentry = rdp((char *)fs + OFF_FS_PWD + OFF_PATH_DENTRY);
@@ -389,7 +394,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_ptrace) {
     if (!first(t, origin, EV_PTRACE, args->request, args->pid)) return 0;
     struct event *e = ev_new(EV_PTRACE, t, origin);
     if (!e) return 0;
-    e->a0 = args->request; e->a1 = args->pid;
+    e->a0 = args->request; e->a1 = args->pid; e->a3 = in_tree(t->id, args->pid);
     submit(args, e);
     return 0;
 }
@@ -401,7 +406,7 @@ TRACEPOINT_PROBE(signal, signal_generate) {
     if (!first(t, origin, EV_SIGNAL, args->sig, args->pid)) return 0;
     struct event *e = ev_new(EV_SIGNAL, t, origin);
     if (!e) return 0;
-    e->a0 = args->sig; e->a1 = args->pid; e->a2 = args->result;
+    e->a0 = args->sig; e->a1 = args->pid; e->a2 = args->result; e->a3 = in_tree(t->id, args->pid);
     bpf_probe_read_kernel(e->s2, 16, args->comm);
     submit(args, e);
     return 0;

@@ -1,0 +1,85 @@
+"""Attribution: joined-later processes are marked, mount-namespace inode reuse is not
+misattributed, untargeted cgroups record nothing, removed targets stop recording."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+
+from tests.tracer.harness import Container, TracerProcess, files, kinds
+
+
+def test_a_process_that_joins_the_cgroup_later_is_recorded_and_marked_as_exec(tracer: TracerProcess) -> None:
+    ctr = Container("cat /etc/hostname > /dev/null; sleep 2")
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.init.stdin.write("go\n")  # type: ignore[union-attr]
+        ctr.init.stdin.flush()  # type: ignore[union-attr]
+        ctr.join("cat /etc/passwd > /dev/null")
+        ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    origins = {(e["path"], e["origin"]) for e in kinds(events, "file")}
+    assert ("/etc/hostname", "container") in origins
+    assert ("/etc/passwd", "exec") in origins
+    assert ("/etc/passwd", "container") not in origins
+
+
+def test_a_cgroup_that_is_not_targeted_records_nothing(tracer: TracerProcess) -> None:
+    marker = f"/tmp/varmor-untargeted-{uuid.uuid4().hex}"
+    targeted, other = Container(f"touch {marker}.a"), Container(f"touch {marker}.b; cat {marker}.b")
+    try:
+        tracer.add(targeted.name, f"cgroup={targeted.cgroup}")
+        other.run()
+        targeted.run()
+        events = tracer.remove(targeted.name)
+    finally:
+        targeted.remove()
+        other.remove()
+    assert f"{marker}.a" in files(events)
+    assert not [e for e in tracer.events if marker + ".b" in str(e)]
+    assert tracer.of(other.name) == []
+
+
+def test_a_removed_target_records_nothing_more(tracer: TracerProcess) -> None:
+    marker = f"/tmp/varmor-removed-{uuid.uuid4().hex}"
+    ctr = Container(f"sleep 0.5; touch {marker}")
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        before = tracer.remove(ctr.name)
+        ctr.run()
+        time.sleep(0.3)
+    finally:
+        ctr.remove()
+    assert kinds(before, "syscalls")
+    assert not [e for e in tracer.events if marker in str(e)]
+
+
+def unshare_m(script: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def test_a_reused_mount_namespace_inode_is_not_misattributed(tracer: TracerProcess) -> None:
+    first = unshare_m("read go; readlink /proc/self/ns/mnt; cat /etc/hostname > /dev/null")
+    host_ns = os.readlink("/proc/self/ns/mnt")
+    while os.readlink(f"/proc/{first.pid}/ns/mnt") == host_ns:
+        time.sleep(0.01)
+    tracer.add("ns-first", f"mntns={first.pid}")
+    first_ns, _ = first.communicate("go\n")
+    later: list[tuple[int, str]] = []
+    for _ in range(20):  # namespace inodes are reused soon after the first one dies
+        time.sleep(0.1)
+        second = unshare_m("read go; readlink /proc/self/ns/mnt; cat /etc/passwd > /dev/null")
+        later.append((second.pid, second.communicate("go\n")[0]))
+        if later[-1][1] == first_ns:
+            break
+    events = tracer.remove("ns-first")
+    seen = files(events)
+    assert later[-1][1] == first_ns, "the kernel never reused the namespace inode"
+    assert "/etc/hostname" in seen
+    assert "/etc/passwd" not in seen
+    assert not [e for e in events if e.get("pid") in {pid for pid, _ in later}]
