@@ -58,7 +58,8 @@ def test_command_and_args_expand_variables_from_the_environment() -> None:
 def test_the_container_seccomp_profile_wins_over_the_pod_one() -> None:
     local = {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}
     own = {"seccompProfile": {"type": "Unconfined"}}
-    containers = [{"name": "a", "command": ["x"], "securityContext": own}, {"name": "b", "command": ["x"]}]
+    containers: list[dict[str, Any]] = [{"name": "a", "command": ["x"], "securityContext": own},
+                                        {"name": "b", "command": ["x"]}]
     spec = pod_spec(pod(containers, securityContext=local), "h", "n")
     assert [c.seccomp for c in spec.containers] == ["unconfined", "localhost/p.json"]
 
