@@ -19,6 +19,7 @@ from generator.models import BehaviorModel, Coverage, DroppedRule, Socket
 from generator.patterns import check_pattern, escape_literal
 from generator.union import Union
 
+
 @dataclass(frozen=True)
 class Options:
     node: str = ""  # the node (or local host) these events come from, for coverage
@@ -86,7 +87,8 @@ def _add_stats(coverage: Coverage, stats: Event) -> Coverage:
         lost_events=coverage.lost_events + int(stats.get("lost_events", 0)),
         map_full=coverage.map_full + int(stats.get("map_full", 0)),
         paths_truncated=coverage.paths_truncated + int(stats.get("paths_truncated", 0)),
-        invalid_events=coverage.invalid_events,
+        invalid_events=coverage.invalid_events + int(stats.get("malformed", 0))
+        + int(stats.get("unresolved_syscalls", 0)),
         dropped=coverage.dropped,
         sources=tuple(dict.fromkeys(coverage.sources + tuple(stats.get("sources", ())))),
     )

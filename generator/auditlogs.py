@@ -236,7 +236,8 @@ def events_from_audit_lines(
     if syscalls:
         yield ev.SyscallsEvent(v=ev.SCHEMA_VERSION, kind="syscalls", target=name, names=list(syscalls))
     yield ev.StatsEvent(v=ev.SCHEMA_VERSION, kind="stats", target=name, lost_events=0, map_full=0,
-                        paths_truncated=0, sources=["audit"])
+                        paths_truncated=0, sources=["audit"], malformed=counts.malformed,
+                        unresolved_syscalls=counts.unresolved_syscalls)
 
 
 def _identity(event: ev.Event) -> str:

@@ -114,6 +114,8 @@ class StatsEvent(EventBase):
     map_full: int  # dedup or bitmap map insertions that failed
     paths_truncated: int
     sources: list[str]  # e.g. ["ebpf"], ["audit:/var/log/kern.log"]
+    malformed: NotRequired[int]  # source records that could not be parsed (audit lines)
+    unresolved_syscalls: NotRequired[int]  # syscall numbers unknown for their architecture
 
 
 class UnhandledEvent(EventBase):

@@ -92,7 +92,7 @@ class Coverage:
     lost_events: int = 0
     map_full: int = 0
     paths_truncated: int = 0
-    invalid_events: int = 0  # events that did not match schema v1
+    invalid_events: int = 0  # events off schema v1, unparsable audit records, unknown syscall numbers
     dropped: tuple[DroppedRule, ...] = ()
     sources: tuple[str, ...] = ()
 

@@ -329,7 +329,8 @@ def test_seccomp_records_of_unknown_arches_are_counted_unresolved() -> None:
 def test_the_stream_ends_with_a_stats_event_naming_the_audit_source() -> None:
     events = list(events_from_audit_lines(["garbage"], P, target="container-1"))
     assert events == [{"v": 1, "kind": "stats", "target": "container-1", "lost_events": 0, "map_full": 0,
-                       "paths_truncated": 0, "sources": ["audit"]}]
+                       "paths_truncated": 0, "sources": ["audit"],
+                       "malformed": 0, "unresolved_syscalls": 0}]
 
 
 # --- golden fixtures: the user guide's scenario ---------------------------------------------
