@@ -76,7 +76,8 @@ def ensure_headers() -> None:
         return
     if not os.path.isdir(MERGED_HEADERS):
         common = sorted(glob.glob("/usr/src/linux-headers-*-common"))
-        generated = sorted(glob.glob("/usr/src/linux-headers-*-amd64") + glob.glob("/usr/src/linux-headers-*-arm64"))
+        generated = sorted(glob.glob("/usr/src/linux-headers-*-amd64")) or sorted(
+            glob.glob("/usr/src/linux-headers-*-arm64"))
         if not common or not generated:
             raise RuntimeError("no kernel headers: run `make install` (linux-headers-amd64)")
         tmp = MERGED_HEADERS + ".tmp"

@@ -71,8 +71,8 @@ def test_a_reused_mount_namespace_inode_is_not_misattributed(tracer: TracerProce
     tracer.add("ns-first", f"mntns={first.pid}")
     first_ns, _ = first.communicate("go\n")
     later: list[tuple[int, str]] = []
-    for _ in range(20):  # namespace inodes are reused soon after the first one dies
-        time.sleep(0.1)
+    for _ in range(60):  # namespace inodes are reused soon after the first one dies
+        time.sleep(0.05)
         second = unshare_m("read go; readlink /proc/self/ns/mnt; cat /etc/passwd > /dev/null")
         later.append((second.pid, second.communicate("go\n")[0]))
         if later[-1][1] == first_ns:
