@@ -129,7 +129,7 @@ class Cluster:
         self.url = f"http://{host}:{port}"
         state = self.settings.state_dir
         for name in self.settings.node_names:
-            sim = self.settings.node_factory(name, state / "nodes", state / "seccomp")
+            sim = self.settings.node_factory(name, state / "nodes" / name, state / "seccomp")
             self.kubelets.append(Kubelet(self.api, name, sim))
         self._tasks = [asyncio.create_task(self.manager.run())]
         self._tasks += [asyncio.create_task(k.run()) for k in self.kubelets]

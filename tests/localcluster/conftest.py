@@ -1,0 +1,42 @@
+"""Fixtures for the local cluster tests: a running cluster, its kubeconfig, and a kubectl runner.
+
+The shared ``cluster`` has two nodes and runs pods as real processes through ``localcluster.node``
+when the tests run as root (the node simulator needs namespaces and cgroups); otherwise it uses the
+status-only nodes, which report pods Running without processes. Tests isolate themselves by
+namespace. ``support`` holds the helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+
+from localcluster.cluster import ClusterThread, Settings
+from localcluster.kubeconfig import write_kubeconfig
+from localcluster.nodes import NodeFactory, StatusOnlyNode, simulator_factory
+from tests.localcluster.support import Kube
+
+
+def node_factory() -> NodeFactory:
+    return simulator_factory("process") if os.geteuid() == 0 else StatusOnlyNode
+
+
+@pytest.fixture(scope="session")
+def cluster_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    return tmp_path_factory.mktemp("localcluster")
+
+
+@pytest.fixture(scope="session")
+def cluster(cluster_dir: pathlib.Path) -> Iterator[ClusterThread]:
+    thread = ClusterThread(Settings(state_dir=cluster_dir, nodes=2, node_factory=node_factory()))
+    thread.start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: ClusterThread, cluster_dir: pathlib.Path) -> Kube:
+    return Kube(write_kubeconfig(cluster_dir / "kubeconfig", cluster.cluster.url), cluster.cluster.url)

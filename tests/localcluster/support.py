@@ -1,0 +1,64 @@
+"""Helpers for the local cluster tests: kubectl and the ``kubernetes`` client against one cluster."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kubernetes import client
+
+T = TypeVar("T")
+
+
+class Kube:
+    """kubectl with the cluster's kubeconfig, plus typed clients on the same server."""
+
+    def __init__(self, kubeconfig: pathlib.Path, url: str) -> None:
+        self.kubeconfig = kubeconfig
+        cfg = client.Configuration()
+        cfg.host = url
+        self.api = client.ApiClient(cfg)
+        self.core: Any = client.CoreV1Api(self.api)
+        self.apps: Any = client.AppsV1Api(self.api)
+        self.custom: Any = client.CustomObjectsApi(self.api)
+        self.coordination: Any = client.CoordinationV1Api(self.api)
+        self.admission: Any = client.AdmissionregistrationV1Api(self.api)
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        proc = subprocess.run(
+            ["kubectl", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
+        return proc.stdout if check else proc.stdout + proc.stderr
+
+    def namespace(self, prefix: str = "t", labels: dict[str, str] | None = None) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        body: dict[str, Any] = {"metadata": {"name": name, "labels": labels or {}}}
+        self.core.create_namespace(body)
+        return name
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with its last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met after {timeout}s (last value {last!r})")
+
+
+def running_pods(kube: Kube, namespace: str, selector: str, count: int) -> list[Any] | None:
+    pods = kube.core.list_namespaced_pod(namespace, label_selector=selector).items
+    live = [p for p in pods if not getattr(p.metadata, "deletion_timestamp", None)]
+    ready = [p for p in live if p.status and p.status.phase == "Running"]
+    return ready if len(ready) == count and len(live) == count else None
