@@ -174,21 +174,7 @@ class NodeSimulator:
             rec["error"] = {"reason": "CreateContainerConfigError", "message": problem}
             return rec, None
         _mkdir(Path(rec["cgroup"]))
-        ns = f"/proc/{sandbox_pid}/ns" if sandbox_pid else None
-        launch = LaunchSpec(
-            kind="sandbox" if sandbox_pid is None else "container",
-            cgroup=rec["cgroup"],
-            argv=rec["argv"],
-            env=rec["env"],
-            working_dir=rec["working_dir"],
-            hostname=pod.name,
-            join_pid=f"{ns}/pid" if ns and pod.share_process_namespace else None,
-            join_uts=f"{ns}/uts" if ns else None,
-            join_ipc=f"{ns}/ipc" if ns else None,
-            seccomp_file=rec["seccomp_file"],
-            log=rec["log"],
-            exit_file=str(folder / f"{cid}.exit.json"),
-        )
+        launch = _launch_spec(pod, rec, sandbox_pid, folder)
         records.write_json(folder / f"{cid}.launch.json", launch)
         return rec, launch
 
@@ -229,6 +215,8 @@ class NodeSimulator:
         message = _read_line(proc.stdout, START_TIMEOUT) if proc.stdout else None
         if proc.stdout:
             proc.stdout.close()
+        if message is None:
+            proc.kill()  # the half-made init, if any, goes with its cgroup when the pod stops
         rec = ContainerRecord(**rec)
         rec["shim_pid"], rec["startedAt"] = proc.pid, now()
         if message and "pid" in message:
@@ -279,6 +267,18 @@ class NodeSimulator:
         for pid, proc in list(self._shims.items()):
             if proc.poll() is not None:
                 del self._shims[pid]
+
+
+def _launch_spec(pod: PodSpec, rec: ContainerRecord, sandbox_pid: int | None, folder: Path) -> LaunchSpec:
+    """The shim's instructions: the sandbox makes the pod's namespaces, containers join them."""
+    ns = f"/proc/{sandbox_pid}/ns" if sandbox_pid else None
+    return LaunchSpec(
+        kind="sandbox" if sandbox_pid is None else "container", cgroup=rec["cgroup"],
+        argv=rec["argv"], env=rec["env"], working_dir=rec["working_dir"], hostname=pod.name,
+        join_pid=f"{ns}/pid" if ns and pod.share_process_namespace else None,
+        join_uts=f"{ns}/uts" if ns else None, join_ipc=f"{ns}/ipc" if ns else None,
+        seccomp_file=rec["seccomp_file"], log=rec["log"], exit_file=str(folder / f"{rec['id']}.exit.json"),
+    )
 
 
 def _mkdir(path: Path) -> None:
