@@ -56,7 +56,7 @@ def _open(path: str) -> TextIO:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+        return open(path, encoding="utf-8", errors="surrogateescape")
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror}") from error
 
@@ -117,10 +117,16 @@ def _render(args: argparse.Namespace, out: TextIO) -> None:
         text = render_apparmor(document.model, name)
     except RenderError as error:
         raise UsageError(str(error)) from error
-    check = check_apparmor(text)
+    _check(text)
+    out.write(text)
+
+
+def _check(profile: str) -> None:
+    check = check_apparmor(profile)
     if not check.ok:
         raise UsageError(f"apparmor_parser rejected the generated profile: {check.message}")
-    out.write(text)
+    if not check.checked:
+        print(f"warning: {check.message}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
             reason = check_name(args.name)
             if reason is not None:
                 raise UsageError(f"--name {args.name!r}: {reason}")
-            apm = armor_profile_model(build_model(args), args.name, args.namespace)
+            model = build_model(args)
+            _check(render_apparmor(model, args.name))
+            apm = armor_profile_model(model, args.name, args.namespace)
             if args.output == "yaml":
                 yaml.safe_dump(apm, sys.stdout, sort_keys=False)
             else:
