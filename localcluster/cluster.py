@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import pathlib
+import platform
 import threading
 from dataclasses import dataclass, field
 
@@ -51,17 +52,24 @@ class Settings:
 
 
 def node_object(name: str) -> dict[str, object]:
+    info = {
+        "kubeletVersion": "v1.32.0-localcluster",
+        "kubeProxyVersion": "v1.32.0-localcluster",
+        "containerRuntimeVersion": "containerd://1.7.0",
+        "operatingSystem": "linux",
+        "architecture": "amd64",
+        "kernelVersion": platform.release(),
+        "osImage": "localcluster",
+        "bootID": name,
+        "machineID": name,
+        "systemUUID": name,
+    }
     return {
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
         "status": {
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-            "nodeInfo": {
-                "kubeletVersion": "v1.32.0-localcluster",
-                "containerRuntimeVersion": "containerd://1.7.0",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-            },
+            "nodeInfo": info,
         },
     }
 
