@@ -71,7 +71,8 @@ def main() -> str:
     return "\n".join([
         "## Generator: merge 1,000 node reports × 1,000 files, render both profiles",
         "",
-        f"{NODES} reports, {FILES} files each ({SHARED} shared), merged model: {files} file rules. Best of 3.",
+        f"{NODES} reports, {FILES} files each ({SHARED} shared), merged model: {files} file rules. "
+        "Best of 3.",
         "",
         "| step | seconds | × plain dict union |",
         "|---|---|---|",
