@@ -98,7 +98,7 @@ class Tracer:
         self.next_id = 1
         self.lost = 0
         self.lock = threading.Lock()
-        bpf["events"].open_perf_buffer(self._on_record, page_cnt=256, lost_cb=self._on_lost)
+        bpf["events"].open_perf_buffer(self._on_record, page_cnt=1024, lost_cb=self._on_lost)
 
     # ----- targets -----
     def add(self, name: str, cgroup: str = "", pid: int = 0, mntns_pid: int = 0) -> Target:
