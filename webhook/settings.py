@@ -5,9 +5,11 @@ from __future__ import annotations
 import pathlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from webhook.mutating import MutationOptions
-from webhook.validating import ValidationOptions
+if TYPE_CHECKING:  # the CLI imports this module for every command; keep it light
+    from webhook.mutating import MutationOptions
+    from webhook.validating import ValidationOptions
 
 DEFAULT_MAX_BODY = 6 * 1024 * 1024  # the API server sends objects up to ~3 MiB, twice for an UPDATE
 
@@ -39,8 +41,12 @@ class WebhookSettings:
     keepalive_seconds: int = 75
 
     def mutation_options(self) -> MutationOptions:
+        from webhook.mutating import MutationOptions
+
         return MutationOptions(self.install_namespace, apparmor_ga(self.kubernetes_version),
                                self.bpf_exclusive_mode)
 
     def validation_options(self) -> ValidationOptions:
+        from webhook.validating import ValidationOptions
+
         return ValidationOptions(self.install_namespace, self.behavior_modeling_enabled)

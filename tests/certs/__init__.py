@@ -1,0 +1,1 @@
+"""Tests of the CA, the serving certificate, their storage and rotation."""

@@ -1,0 +1,1 @@
+"""Tests of the admission webhook: golden vectors, validation matrix, TLS server, properties."""
