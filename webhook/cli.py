@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--disable-behavior-modeling", action="store_true",
                         help="reject BehaviorModeling policies, as a manager without the feature does")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY)
+    parser.add_argument("--cert-check-seconds", type=float, default=12 * 3600,
+                        help="how often to check the certificates and renew them (default 12 h)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
 
@@ -48,16 +50,33 @@ def settings_from(args: argparse.Namespace) -> WebhookSettings:
         addresses=tuple(addresses), policy_files=tuple(args.policy_file),
         kubernetes_version=args.kubernetes_version, bpf_exclusive_mode=args.bpf_exclusive_mode,
         behavior_modeling_enabled=not args.disable_behavior_modeling, max_body_bytes=args.max_body_bytes,
-        workers=args.workers, threads=args.threads,
+        workers=args.workers, threads=args.threads, cert_check_seconds=args.cert_check_seconds,
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def _keep_certificates_fresh(settings: WebhookSettings) -> None:
+    """Create or renew the certificates now, then every ``cert_check_seconds`` (SIGHUP reloads)."""
     import datetime
+    import os
+    import signal
 
     from certs.authority import ServingNames
+    from certs.renewing import Renewer
     from certs.rotating import ensure
     from certs.stores import DirectoryStore
+
+    store = DirectoryStore(settings.cert_dir)
+    names = ServingNames(settings.install_namespace, settings.addresses)
+    outcome = ensure(store, names, datetime.datetime.now(datetime.UTC))
+    log.info("Prepared certificates dir=%s decision=%s reason=%r", settings.cert_dir, outcome.decision,
+             outcome.reason)
+    def reload() -> None:  # gunicorn answers SIGHUP with new workers, which load the new files
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    Renewer(store, names, reload, datetime.timedelta(seconds=settings.cert_check_seconds)).start()
+
+
+def run(args: argparse.Namespace) -> int:
     from webhook.policies import FilePolicySource, PolicySource, StaticPolicySource
     from webhook.server import create_app
     from webhook.serving import serve
@@ -70,10 +89,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         log.error("Refused to start the webhook: %s", err)
         return 2
-    names = ServingNames(settings.install_namespace, settings.addresses)
-    outcome = ensure(DirectoryStore(settings.cert_dir), names, datetime.datetime.now(datetime.UTC))
-    log.info("Prepared certificates dir=%s decision=%s reason=%r", settings.cert_dir, outcome.decision,
-             outcome.reason)
+    _keep_certificates_fresh(settings)
     log.info("Serving webhooks address=%s:%d policies=%d", settings.host, settings.port,
              len(source.policies()))
     serve(create_app(settings, source), settings)

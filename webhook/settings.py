@@ -39,6 +39,7 @@ class WebhookSettings:
     workers: int = 2
     threads: int = 4
     keepalive_seconds: int = 75
+    cert_check_seconds: float = 12 * 3600
 
     def mutation_options(self) -> MutationOptions:
         from webhook.mutating import MutationOptions

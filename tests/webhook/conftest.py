@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import shutil
 import socket
@@ -49,15 +50,14 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, ca: pathlib.Path) ->
     raise RuntimeError("the webhook did not become ready within 30 s")
 
 
-@pytest.fixture(scope="session")
-def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWebhook]:
-    cert_dir = tmp_path_factory.mktemp("certs")
-    policy = tmp_path_factory.mktemp("policies") / "vcpol.yaml"
+@contextlib.contextmanager
+def running_webhook(cert_dir: pathlib.Path, policy: pathlib.Path, *extra: str) -> Iterator[RunningWebhook]:
+    """``python app.py webhook`` on a free port until the block ends (SIGTERM, then SIGKILL)."""
     shutil.copy(GOLDEN / "demo-4" / "vcpol.yaml", policy)
     port = _free_port()
     command = [sys.executable, "app.py", "webhook", "--cert-dir", str(cert_dir), "--host", "127.0.0.1",
                "--port", str(port), "--policy-file", str(policy), "--max-body-bytes", str(BODY_LIMIT),
-               "--workers", "1", "--threads", "4", "--disable-behavior-modeling"]
+               "--workers", "1", "--threads", "4", *extra]
     process = subprocess.Popen(command, cwd=ROOT)
     url = f"https://127.0.0.1:{port}"
     try:
@@ -70,3 +70,11 @@ def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWebhook]:
+    cert_dir = tmp_path_factory.mktemp("certs")
+    policy = tmp_path_factory.mktemp("policies") / "vcpol.yaml"
+    with running_webhook(cert_dir, policy, "--disable-behavior-modeling") as server:
+        yield server
