@@ -20,7 +20,9 @@ from generator.events import SCHEMA_VERSION
  EV_UMOUNT) = range(1, 11)
 ACCESS_BITS: tuple[tuple[int, str], ...] = (
     (1, "read"), (2, "write"), (4, "append"), (8, "create"), (16, "mmap"), (32, "link"), (64, "lock"),
+    (128, "delete"), (256, "rename"),
 )
+NAME_ACCESSES = 32 | 128 | 256  # link, delete, rename: the name as given, joined to its directory
 CAPABILITIES = (
     "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
     "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
@@ -57,7 +59,7 @@ class Raw:
     a2: int
     a3: int
     comm: str
-    s1: bytes  # exec: bprm->filename; link: raw new name; connect/bind: sockaddr; mount: source
+    s1: bytes  # exec: filename; link/delete/rename: raw name; connect/bind: sockaddr; mount: source
     s2: str
     path: str  # resolved path (or the raw target of mount/umount)
     truncated: bool
@@ -99,8 +101,9 @@ def decode_sockaddr(data: bytes, length: int) -> tuple[str, str, int] | None:
     return None
 
 
-def link_path(raw: Raw) -> str:
-    """The new name of link(2)/linkat(2), made absolute with the directory the kernel resolved."""
+def name_path(raw: Raw) -> str:
+    """The name given to link/unlink/rmdir/rename(2), made absolute with the directory the
+    kernel resolved (the dirfd's or the working directory)."""
     name = raw.s1.split(b"\0")[0].decode(errors="surrogateescape")
     return name if name.startswith("/") else os.path.normpath(os.path.join(raw.path or "/", name))
 
@@ -110,8 +113,8 @@ def to_event(raw: Raw, peer_in_target: bool = False) -> dict[str, Any] | None:
     if raw.type == EV_EXEC:
         return {**base(raw, "exec"), "path": raw.path}
     if raw.type == EV_FILE:
-        path = link_path(raw) if raw.a0 == 32 else raw.path
-        event = {**base(raw, "file"), "path": path, "access": access_names(raw.a0), "owner": False}
+        path = name_path(raw) if raw.a0 & NAME_ACCESSES else raw.path
+        event = {**base(raw, "file"), "path": path, "access": access_names(raw.a0), "owner": bool(raw.a1)}
         return {**event, "truncated": True} if raw.truncated else event
     if raw.type == EV_CAP:
         name = CAPABILITIES[raw.a0] if raw.a0 < len(CAPABILITIES) else str(raw.a0)

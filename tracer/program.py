@@ -9,7 +9,10 @@ made by ``scripts/install.d/20-bcc.sh``, building it on the fly if needed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import glob
+import json
 import os
 import pathlib
 import platform
@@ -18,10 +21,11 @@ import subprocess
 from typing import Any
 
 from generator.syscalls import syscall_number
-from tracer.btf import BTF
+from tracer.btf import BTF, VMLINUX
 
 SOURCE = pathlib.Path(__file__).with_name("bpf") / "tracer.c"
-MERGED_HEADERS = "/var/cache/varmor-py/kernel-headers"
+CACHE_DIR = "/var/cache/varmor-py"
+MERGED_HEADERS = f"{CACHE_DIR}/kernel-headers"
 ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(platform.machine(), "x86_64")
 
 # -D name -> (struct, member path)
@@ -44,20 +48,51 @@ OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_VFSMOUNT_ROOT": ("vfsmount", "mnt_root"),
     "OFF_DENTRY_PARENT": ("dentry", "d_parent"),
     "OFF_DENTRY_NAME": ("dentry", "d_name"),
-    "OFF_BPRM_FILE": ("linux_binprm", "file"),
-    "OFF_BPRM_FILENAME": ("linux_binprm", "filename"),
+    "OFF_DENTRY_INODE": ("dentry", "d_inode"),
+    "OFF_INODE_UID": ("inode", "i_uid"),
+    "OFF_TASK_CRED": ("task_struct", "cred"),
+    "OFF_CRED_FSUID": ("cred", "fsuid"),
+    "OFF_TASK_MM": ("task_struct", "mm"),
+    "OFF_MM_EXE_FILE": ("mm_struct", "exe_file"),
 }
+# programs reached by tail call (code shared by many probes, compiled and verified once), by index
+TAIL_CALLS = (b"walk_path", b"fd_prog", b"names_prog")
 # syscalls during which CAP_SYS_ADMIN is a no-audit check (__vm_enough_memory)
 NOAUDIT_SYSCALLS = ("mmap", "brk", "mremap", "mprotect", "shmat", "execve", "execveat", "munmap")
 
 
-def cflags(btf: BTF | None = None) -> list[str]:
-    """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table."""
-    btf = btf or BTF()
+def btf_flags(btf: BTF) -> dict[str, int]:
+    """Struct offsets and sizes the program needs, from this kernel's BTF."""
     flags = {name: btf.offsetof(st, member) for name, (st, member) in OFFSETS.items()}
     flags["OFF_MNTNS_INUM"] = btf.offsetof("mnt_namespace", "ns") + btf.offsetof("ns_common", "inum")
     flags["SIZEOF_PT_REGS"] = btf.sizeof("pt_regs")
     flags["OFF_PT_REGS_NR"] = btf.offsetof("pt_regs", "orig_ax" if ARCH == "x86_64" else "syscallno")
+    return flags
+
+
+def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
+    """``btf_flags`` of the running kernel, cached by BTF size, mtime and kernel release."""
+    st = os.stat(VMLINUX)
+    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}"
+    path = os.path.join(cache_dir, "btf-offsets.json")
+    with contextlib.suppress(OSError, ValueError):
+        with open(path) as f:
+            cached = json.load(f)
+        if cached.get("key") == key:
+            return {str(k): int(v) for k, v in cached["flags"].items()}
+    flags = btf_flags(BTF())
+    with contextlib.suppress(OSError):
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"key": key, "flags": flags}, f)
+        os.replace(tmp, path)
+    return flags
+
+
+def cflags(btf: BTF | None = None) -> list[str]:
+    """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table."""
+    flags = btf_flags(btf) if btf else cached_btf_flags()
     for name in NOAUDIT_SYSCALLS:
         number = syscall_number(ARCH, name)
         flags[f"NR_{name.upper()}"] = -1 if number is None else number
@@ -98,9 +133,12 @@ def ensure_tracefs() -> None:
 
 
 def load(flags: list[str]) -> Any:
-    """Compile, load and attach every probe; returns the ``bcc.BPF`` object."""
+    """Compile, load and attach every probe, install the path walker; returns the ``bcc.BPF``."""
     ensure_headers()
     ensure_tracefs()
     from bcc import BPF
 
-    return BPF(text=SOURCE.read_text(), cflags=flags)
+    bpf = BPF(text=SOURCE.read_text(), cflags=flags)
+    for index, name in enumerate(TAIL_CALLS):
+        bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.load_func(name, BPF.TRACEPOINT).fd)
+    return bpf

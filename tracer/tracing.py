@@ -52,6 +52,10 @@ class _Tgt(ct.Structure):
     _fields_ = [("id", ct.c_uint32), ("slot", ct.c_uint32)]
 
 
+class _Cfg(ct.Structure):
+    _fields_ = [("flags", ct.c_uint32), ("ugen", ct.c_uint32)]
+
+
 def cgroup_members(path: str) -> list[int]:
     with open(os.path.join(path, "cgroup.procs")) as f:
         return [int(line) for line in f if line.strip()]
@@ -96,6 +100,7 @@ class Tracer:
         self.targets: dict[str, Target] = {}
         self.names: dict[int, Target] = {}
         self.next_id = 1
+        self.generation = 0
         self.lost = 0
         self.lock = threading.Lock()
         bpf["events"].open_perf_buffer(self._on_record, page_cnt=1024, lost_cb=self._on_lost)
@@ -158,15 +163,17 @@ class Tracer:
         self.log(f"Removed target {name}")
 
     def _update_cfg(self) -> None:
+        """Write the attribution flags and a new generation: every cached classification ends."""
         flags = (CFG_MNT if any(t.mntns for t in self.targets.values()) else 0) | (
             CFG_TREE if any(t.pid for t in self.targets.values()) else 0)
-        self.bpf["cfg"][ct.c_int(0)] = ct.c_uint32(flags)
+        self.generation = (self.generation + 1) & 0xFFFFFFFF
+        self.bpf["cfg"][ct.c_int(0)] = _Cfg(flags, self.generation)
 
     def _clear_slot(self, slot: int) -> None:
         table = self.bpf["sysbits"]
         zero = table.Leaf(*([0] * len(table.Leaf())))
-        for word in range(NR_WORDS):
-            table[ct.c_int(slot * NR_WORDS + word)] = zero
+        for word in range(2 * NR_WORDS):
+            table[ct.c_int(slot * 2 * NR_WORDS + word)] = zero
 
     # ----- output -----
     def write(self, event: dict[str, Any]) -> None:
@@ -174,11 +181,12 @@ class Tracer:
             self.out.write(json.dumps(event, separators=(",", ":")) + "\n")
             self.out.flush()
 
-    def syscall_names(self, target: Target) -> list[str]:
+    def syscall_names(self, target: Target, origin: int) -> list[str]:
+        """Syscalls seen from ``origin`` (1: the container's own tree, 0: joined later)."""
         table, names = self.bpf["sysbits"], []
         for word in range(NR_WORDS):
             bits = 0
-            for value in table[ct.c_int(target.slot * NR_WORDS + word)]:
+            for value in table[ct.c_int((target.slot * 2 + origin) * NR_WORDS + word)]:
                 bits |= value
             for bit in range(64):
                 if bits >> bit & 1:
@@ -193,10 +201,14 @@ class Tracer:
                 "paths_truncated": counters[ct.c_int(C_TRUNCATED)].value, "sources": ["ebpf"]}
 
     def emit_final(self, target: Target) -> None:
-        """The target's syscall set so far and the loss counters."""
+        """The target's syscall sets so far (one per origin that has any; at least the
+        container's) and the loss counters."""
         self.poll(0)
-        self.write({"v": SCHEMA_VERSION, "kind": "syscalls", "target": target.name,
-                    "names": self.syscall_names(target)})
+        for origin, label in ((1, "container"), (0, "exec")):
+            names = self.syscall_names(target, origin)
+            if names or origin:
+                self.write({"v": SCHEMA_VERSION, "kind": "syscalls", "target": target.name,
+                            "origin": label, "names": names})
         self.write(self.stats(target))
 
     def flush(self) -> None:
@@ -227,7 +239,7 @@ class Tracer:
         if event is None:
             return
         if e.type in (decoding.EV_CONNECT, decoding.EV_BIND, decoding.EV_MOUNT, decoding.EV_UMOUNT,
-                      decoding.EV_FILE):
+                      decoding.EV_FILE):  # names (link, delete, rename) are not deduplicated in the kernel
             key = tuple((k, str(v)) for k, v in sorted(event.items()) if k not in ("pid", "comm"))
             if key in target.seen:
                 return

@@ -83,3 +83,20 @@ def test_a_reused_mount_namespace_inode_is_not_misattributed(tracer: TracerProce
     assert "/etc/hostname" in seen
     assert "/etc/passwd" not in seen
     assert not [e for e in events if e.get("pid") in {pid for pid, _ in later}]
+
+
+def test_syscalls_of_joined_processes_arrive_in_their_own_exec_syscalls_event(tracer: TracerProcess) -> None:
+    ctr = Container("sleep 2")
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.init.stdin.write("go\n")  # type: ignore[union-attr]
+        ctr.init.stdin.flush()  # type: ignore[union-attr]
+        ctr.join("nproc > /dev/null")
+        ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    by_origin = {e["origin"]: set(e["names"]) for e in kinds(events, "syscalls")}
+    assert {"clock_nanosleep", "execve"} <= by_origin["container"]
+    assert {"sched_getaffinity", "execve"} <= by_origin["exec"]
+    assert "sched_getaffinity" not in by_origin["container"]

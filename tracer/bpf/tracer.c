@@ -7,10 +7,14 @@
  * then mount namespace (only when such targets exist; entries die with their anchor process,
  * because namespace inodes are reused at once), then the fork tree (targets added by pid).
  * The fork tree also tells the container's own processes (origin "container") from processes
- * that joined the cgroup later (origin "exec").
+ * that joined the cgroup later (origin "exec"). The answer is cached per CPU and keyed by the
+ * task pointer and a generation that user space bumps on every target change and the kernel
+ * bumps on every task free and cgroup move, so the common case costs no helper but one.
  *
- * Per target, the syscall set is a per-CPU bitmap read by user space; everything else goes
- * through an LRU first-occurrence filter and then the perf buffer. Losses are counted.
+ * Per target and origin, the syscall set is a per-CPU bitmap read by user space; everything
+ * else goes through an LRU first-occurrence filter and then the perf buffer. Paths are resolved
+ * by one program (walk_path), reached by tail call, so the walk is compiled and verified once.
+ * Losses are counted.
  */
 #define PBUF 4096
 #define PMASK (PBUF - 1)
@@ -23,11 +27,15 @@
 enum { EV_EXEC = 1, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL,
        EV_MOUNT, EV_UMOUNT };
 /* file access bits (user space maps them to schema access classes) */
-enum { A_READ = 1, A_WRITE = 2, A_APPEND = 4, A_CREATE = 8, A_MMAP = 16, A_LINK = 32, A_LOCK = 64 };
-enum { C_MAP_FULL = 0, C_TRUNCATED = 1, C_NR_RANGE = 2, C_NCOUNTERS = 4 };
+enum { A_READ = 1, A_WRITE = 2, A_APPEND = 4, A_CREATE = 8, A_MMAP = 16, A_LINK = 32, A_LOCK = 64,
+       A_DELETE = 128, A_RENAME = 256 };
+enum { C_MAP_FULL = 0, C_TRUNCATED = 1, C_NR_RANGE = 2, C_NO_WALK = 3, C_NCOUNTERS = 4 };
 enum { CFG_MNT = 1, CFG_TREE = 2 };
+enum { P_WALK = 0, P_FD = 1, P_NAMES = 2 };
 
 struct tgt { u32 id; u32 slot; };
+struct who { u64 task; u64 kgen; u32 ugen; u32 id; u32 origin; u32 base; };  /* id 0: none */
+struct cfg_t { u32 flags; u32 ugen; };   /* written by user space only */
 struct event {
     u32 type; u32 pid; u32 id; u32 origin;     /* origin: 1 container tree, 0 joined later */
     s64 a0, a1, a2, a3;
@@ -37,21 +45,30 @@ struct event {
     char s1[256];
     char path[PBUF];
 };
+/* Paths to resolve for evbuf[0..n), walked by walk_path (a tail call) in order. */
+struct job_t {
+    u64 mnt[2]; u64 dentry[2]; u32 n; u32 cur;     /* for walk_path */
+    u64 name[2]; s64 dirfd[2]; s64 fd; u32 acc;     /* for fd_prog and names_prog */
+};
 struct pbuf_t { char b[PBUF * 2]; };
 struct dkey_t { u64 k1; u64 k2; u32 id; u16 type; u16 origin; };
 struct oargs_t { u64 fname; u32 flags; u32 pad; };
 
-BPF_PERCPU_ARRAY(evbuf, struct event, 1);
+BPF_PERCPU_ARRAY(evbuf, struct event, 2);
+BPF_PERCPU_ARRAY(jobs, struct job_t, 1);
 BPF_PERCPU_ARRAY(pbuf, struct pbuf_t, 1);
+BPF_PERCPU_ARRAY(cache, struct who, 1);
+BPF_PROG_ARRAY(progs, 3);                    /* P_WALK, P_FD, P_NAMES: loaded by user space */
 BPF_PERF_OUTPUT(events);
 BPF_HASH(cg_targets, u64, struct tgt, 1024);
 BPF_HASH(mnt_targets, u32, struct tgt, 1024);
 BPF_HASH(mnt_anchor, u32, u32, 1024);          /* anchor tgid -> mnt ns inode */
 BPF_HASH(pid_targets, u32, struct tgt, 1024);  /* target id -> target, attributed by tree */
 BPF_HASH(tree, u32, u32, 65536);               /* tgid -> target id (container's own tree) */
-BPF_ARRAY(cfg, u32, 1);
+BPF_ARRAY(cfg, struct cfg_t, 1);
+BPF_ARRAY(kgen, u64, 1);                     /* written by the kernel only */
 BPF_ARRAY(counters, u64, C_NCOUNTERS);
-BPF_PERCPU_ARRAY(sysbits, u64, MAXT * NR_WORDS);
+BPF_PERCPU_ARRAY(sysbits, u64, MAXT * 2 * NR_WORDS);   /* [slot][origin][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, 65536);
 BPF_HASH(open_args, u64, struct oargs_t, 10240);
 
@@ -60,6 +77,12 @@ static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&
 static __always_inline void count(u32 which) {
     u64 *c = counters.lookup(&which);
     if (c) __sync_fetch_and_add(c, 1);
+}
+
+static __always_inline void bump_gen(void) {
+    int z = 0;
+    u64 *g = kgen.lookup(&z);
+    if (g) __sync_fetch_and_add(g, 1);
 }
 
 static __always_inline u32 cur_mntns(void) {
@@ -71,31 +94,36 @@ static __always_inline u32 cur_mntns(void) {
     return inum;
 }
 
-/* The target of the current task, or 0. Cheap path: one hash lookup on the cgroup id. */
-static __always_inline struct tgt *classify(void) {
+/* The slow path of classify(): cgroup id, then mount namespace, then fork tree. */
+static __always_inline void classify_slow(struct who *w, u32 flags) {
     u64 cg = bpf_get_current_cgroup_id();
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct tgt *t = cg_targets.lookup(&cg);
-    if (t) return t;
-    int z = 0;
-    u32 *flags = cfg.lookup(&z);
-    if (!flags || !*flags) return 0;
-    if (*flags & CFG_MNT) {
+    if (!t && (flags & CFG_MNT)) {
         u32 m = cur_mntns();
         t = mnt_targets.lookup(&m);
-        if (t) return t;
     }
-    if (*flags & CFG_TREE) {
-        u32 tgid = bpf_get_current_pid_tgid() >> 32;
-        u32 *id = tree.lookup(&tgid);
-        if (id) return pid_targets.lookup(id);
-    }
-    return 0;
+    u32 *tid = tree.lookup(&tgid);
+    if (!t && (flags & CFG_TREE) && tid) t = pid_targets.lookup(tid);
+    w->id = t ? t->id : 0;
+    w->origin = t && tid && *tid == t->id;
+    w->base = t ? ((t->slot & (MAXT - 1)) * 2 + w->origin) * NR_WORDS : 0;
 }
 
-static __always_inline u32 origin_of(u32 id) {
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    u32 *v = tree.lookup(&tgid);
-    return v && *v == id;
+/* The target of the current task (id 0: none), from the per-CPU cache when it is current. */
+static __always_inline struct who *classify(void) {
+    int z = 0;
+    struct who *w = cache.lookup(&z);
+    struct cfg_t *f = cfg.lookup(&z);
+    u64 *g = kgen.lookup(&z);
+    if (!w || !f || !g) return 0;
+    u64 task = bpf_get_current_task(), kg = *g;
+    u32 ug = f->ugen;
+    if (w->task != task || w->kgen != kg || w->ugen != ug || (f->flags & CFG_MNT)) {
+        classify_slow(w, f->flags);
+        w->task = task; w->kgen = kg; w->ugen = ug;
+    }
+    return w->id ? w : 0;
 }
 
 static __always_inline u32 in_tree(u32 id, u32 pid) {
@@ -103,31 +131,61 @@ static __always_inline u32 in_tree(u32 id, u32 pid) {
     return v && *v == id;
 }
 
-static __always_inline int first(struct tgt *t, u32 origin, u16 type, u64 k1, u64 k2) {
-    struct dkey_t k = {.k1 = k1, .k2 = k2, .id = t->id, .type = type, .origin = origin};
+static __always_inline int first(struct who *t, u16 type, u64 k1, u64 k2) {
+    struct dkey_t k = {.k1 = k1, .k2 = k2, .id = t->id, .type = type, .origin = t->origin};
     u8 one = 1;
     if (dedup.lookup(&k)) return 0;
     if (dedup.update(&k, &one)) count(C_MAP_FULL);
     return 1;
 }
 
-static __always_inline struct event *ev_new(u32 type, struct tgt *t, u32 origin) {
-    int z = 0;
-    struct event *e = evbuf.lookup(&z);
+static __always_inline struct event *ev_at(int i, u32 type, struct who *t) {
+    struct event *e = evbuf.lookup(&i);
     if (!e) return 0;
-    e->type = type; e->id = t->id; e->origin = origin;
+    e->type = type; e->id = t->id; e->origin = t->origin;
     e->pid = bpf_get_current_pid_tgid() >> 32;
     e->a0 = e->a1 = e->a2 = e->a3 = 0; e->len = 0; e->trunc = 0;
     e->s1[0] = 0; e->s2[0] = 0; e->path[0] = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     return e;
 }
+static __always_inline struct event *ev_new(u32 type, struct who *t) { return ev_at(0, type, t); }
 
 static __always_inline void submit(void *ctx, struct event *e) {
     u32 n = e->len;
     u32 size = offsetof(struct event, path) + (n & PMASK) + 1;
     if (size > sizeof(*e)) size = sizeof(*e);
     events.perf_submit(ctx, e, size);
+}
+
+static __always_inline struct job_t *job(void) { int z = 0; return jobs.lookup(&z); }
+
+/* Path i of evbuf[i] to resolve (vfsmnt 0: none), for walk_and_submit. */
+static __always_inline void set_job(u32 i, void *vfsmnt, void *dentry) {
+    struct job_t *j = job();
+    if (!j) return;
+    j->mnt[i & 1] = (u64)vfsmnt; j->dentry[i & 1] = (u64)dentry;
+}
+
+/* Hand evbuf[0..n) to walk_path, which resolves their job paths and submits them. */
+static __always_inline int walk_and_submit(void *ctx, u32 n) {
+    struct job_t *j = job();
+    if (!j) return 0;
+    j->n = n; j->cur = 0;
+    progs.call(ctx, P_WALK);
+    count(C_NO_WALK);           /* reached only when the tail call failed */
+    return 0;
+}
+
+/* The file's owner is the caller: inode uid == current fsuid (AppArmor's `owner`). */
+static __always_inline u32 owned(void *dentry) {
+    void *inode = rdp((char *)dentry + OFF_DENTRY_INODE);
+    void *cred = rdp((char *)bpf_get_current_task() + OFF_TASK_CRED);
+    u32 iuid = 1, fsuid = 0;
+    if (!inode || !cred) return 0;
+    bpf_probe_read_kernel(&iuid, sizeof(iuid), (char *)inode + OFF_INODE_UID);
+    bpf_probe_read_kernel(&fsuid, sizeof(fsuid), (char *)cred + OFF_CRED_FSUID);
+    return iuid == fsuid;
 }
 
 /* d_path-like walk up to the mount-namespace root, right-aligned into a per-CPU buffer, then
@@ -171,6 +229,21 @@ static __always_inline void path_of(struct event *e, void *vfsmnt, void *dentry)
     bpf_probe_read_kernel(e->path, n & PMASK, &buf[off & PMASK]);
 }
 
+/* Tail-call target P_WALK: resolves and submits one event per call, then calls itself again. */
+int walk_path(void *ctx) {
+    int z = 0;
+    struct job_t *j = jobs.lookup(&z);
+    if (!j) return 0;
+    u32 i = j->cur & 1;
+    struct event *e = evbuf.lookup(&i);
+    if (!e || j->cur >= j->n) return 0;
+    path_of(e, (void *)j->mnt[i], (void *)j->dentry[i]);
+    submit(ctx, e);
+    j->cur++;
+    if (j->cur < j->n) progs.call(ctx, P_WALK);
+    return 0;
+}
+
 static __always_inline void *fd_file(long fd) {
     void *task = (void *)bpf_get_current_task();
     void *files = rdp((char *)task + OFF_TASK_FILES);
@@ -182,28 +255,34 @@ static __always_inline void *fd_file(long fd) {
     return rdp((char *)arr + fd * 8);
 }
 
-/* Emit a file event for (vfsmount, dentry) with access bits, once per target/origin/access. */
-static __always_inline int file_event(void *ctx, struct tgt *t, void *vfsmnt, void *dentry, u32 acc) {
-    u32 origin = origin_of(t->id);
-    if (!first(t, origin, EV_FILE | (acc << 4), (u64)dentry, (u64)vfsmnt)) return 0;
-    struct event *e = ev_new(EV_FILE, t, origin);
+/* Tail-call target P_FD: a file event for job fd with job acc, once per target/origin/access. */
+int fd_prog(void *ctx) {
+    struct job_t *j = job();
+    struct who *t = classify();
+    if (!j || !t) return 0;
+    u32 acc = j->acc;
+    void *file = fd_file(j->fd);
+    if (!file) return 0;
+    void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
+    void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
+    if (!vfsmnt || !dentry || !first(t, EV_FILE | (acc << 4), (u64)dentry, (u64)vfsmnt)) return 0;
+    struct event *e = ev_new(EV_FILE, t);
     if (!e) return 0;
     e->a0 = acc;
-    path_of(e, vfsmnt, dentry);
-    submit(ctx, e);
-    return 0;
+    e->a1 = owned(dentry);
+    set_job(0, vfsmnt, dentry);
+    return walk_and_submit(ctx, 1);
 }
 
 static __always_inline int fd_event(void *ctx, long fd, u32 acc) {
-    struct tgt *t = classify();
-    if (!t) return 0;
-    void *file = fd_file(fd);
-    if (!file) return 0;
-    return file_event(ctx, t, rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT),
-                      rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY), acc);
+    struct job_t *j = job();
+    if (!j || !classify()) return 0;
+    j->fd = fd; j->acc = acc;
+    progs.call(ctx, P_FD);
+    return 0;
 }
 
-/* ---------------- fork tree ---------------- */
+/* ---------------- fork tree, task lifetime, cgroup moves ---------------- */
 TRACEPOINT_PROBE(sched, sched_process_fork) {
     u32 ptgid = bpf_get_current_pid_tgid() >> 32;
     u32 *v = tree.lookup(&ptgid);
@@ -226,36 +305,37 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     }
     return 0;
 }
+/* A freed task_struct may come back as another task: no cached answer may outlive it. */
+TRACEPOINT_PROBE(sched, sched_process_free) { bump_gen(); return 0; }
+TRACEPOINT_PROBE(cgroup, cgroup_attach_task) { bump_gen(); return 0; }
 
 /* ---------------- syscall set ---------------- */
 RAW_TRACEPOINT_PROBE(sys_enter) {
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
     u32 nr = ctx->args[1];
     if (nr >= NR_WORDS * 64) { count(C_NR_RANGE); return 0; }
-    u32 slot = (t->slot % MAXT) * NR_WORDS + nr / 64;
-    u64 *w = sysbits.lookup(&slot);
-    if (w) *w |= (1ULL << (nr % 64));
+    u32 i = t->base + (nr >> 6);
+    u64 *w = sysbits.lookup(&i);
+    if (w) *w |= 1ULL << (nr & 63);
     return 0;
 }
 
-/* ---------------- exec: bprm->file resolved path ---------------- */
-RAW_TRACEPOINT_PROBE(sched_process_exec) {
-    struct tgt *t = classify();
+/* ---------------- exec: the new mm's exe_file, resolved ---------------- */
+TRACEPOINT_PROBE(sched, sched_process_exec) {
+    struct who *t = classify();
     if (!t) return 0;
-    void *bprm = (void *)ctx->args[2];
-    void *file = rdp((char *)bprm + OFF_BPRM_FILE);
+    void *mm = rdp((char *)bpf_get_current_task() + OFF_TASK_MM);
+    void *file = mm ? rdp((char *)mm + OFF_MM_EXE_FILE) : 0;
     if (!file) return 0;
     void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
     void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
-    u32 origin = origin_of(t->id);
-    if (!first(t, origin, EV_EXEC, (u64)dentry, (u64)vfsmnt)) return 0;
-    struct event *e = ev_new(EV_EXEC, t, origin);
+    if (!first(t, EV_EXEC, (u64)dentry, (u64)vfsmnt)) return 0;
+    struct event *e = ev_new(EV_EXEC, t);
     if (!e) return 0;
-    bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), rdp((char *)bprm + OFF_BPRM_FILENAME));
-    path_of(e, vfsmnt, dentry);
-    submit(ctx, e);
-    return 0;
+    bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), (char *)args + (args->data_loc_filename & 0xFFFF));
+    set_job(0, vfsmnt, dentry);
+    return walk_and_submit(args, 1);
 }
 
 /* ---------------- open family: resolve the returned fd ---------------- */
@@ -293,7 +373,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_openat2) {
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return open_exit(args, args->ret); }
 
-/* mmap(PROT_EXEC, fd), flock and POSIX locks, link: resolved through the fd / cwd */
+/* mmap(PROT_EXEC, fd), flock and POSIX locks: resolved through the fd */
 TRACEPOINT_PROBE(syscalls, sys_enter_mmap) {
     if (!(args->prot & 4) || (long)args->fd < 0) return 0;
     return fd_event(args, args->fd, A_MMAP);
@@ -304,34 +384,75 @@ TRACEPOINT_PROBE(syscalls, sys_enter_fcntl) {
     if (cmd != 6 && cmd != 7 && cmd != 37 && cmd != 38) return 0;
     return fd_event(args, args->fd, A_LOCK);
 }
-static __always_inline int link_event(void *ctx, long dirfd, const char *newname) {
-    struct tgt *t = classify();
-    if (!t) return 0;
-    u32 origin = origin_of(t->id);
-    struct event *e = ev_new(EV_FILE, t, origin);
-    if (!e) return 0;
-    e->a0 = A_LINK;
-    bpf_probe_read_user_str(e->s1, sizeof(e->s1), newname);
-    if (e->s1[0] != '/') {      /* relative: user space joins it to the directory's path */
-        void *task = (void *)bpf_get_current_task();
-        void *vfsmnt, *dentry;
-        if ((int)dirfd == AT_FDCWD) {
-            void *fs = rdp((char *)task + OFF_TASK_FS);
-            vfsmnt = rdp((char *)fs + OFF_FS_PWD + OFF_PATH_MNT);
-            dentry = rdp((char *)fs + OFF_FS_PWD + OFF_PATH_DENTRY);
-        } else {
-            void *file = fd_file(dirfd);
-            if (!file) return 0;
-            vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
-            dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
-        }
-        path_of(e, vfsmnt, dentry);
+
+/* ---------------- names: link, unlink, rename (as given, relative to dirfd / cwd) ---------------- */
+/* evbuf[i] gets the raw name; a relative one also gets the directory to resolve it against. */
+static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, const char *name) {
+    struct event *e = ev_at(i & 1, EV_FILE, t);
+    if (!e) return -1;
+    e->a0 = acc;
+    set_job(i, 0, 0);
+    bpf_probe_read_user_str(e->s1, sizeof(e->s1), name);
+    if (e->s1[0] == '/') return 0;  /* user space joins relative names to the directory */
+    void *path;
+    if ((int)dirfd == AT_FDCWD) {
+        void *fs = rdp((char *)bpf_get_current_task() + OFF_TASK_FS);
+        path = (char *)fs + OFF_FS_PWD;
+    } else {
+        void *file = fd_file(dirfd);
+        if (!file) return -1;
+        path = (char *)file + OFF_FILE_PATH;
     }
-    submit(ctx, e);             /* no kernel dedup: user space dedups on the joined path */
+    set_job(i, rdp((char *)path + OFF_PATH_MNT), rdp((char *)path + OFF_PATH_DENTRY));
     return 0;
 }
-TRACEPOINT_PROBE(syscalls, sys_enter_link)    { return link_event(args, AT_FDCWD, args->newname); }
-TRACEPOINT_PROBE(syscalls, sys_enter_linkat)  { return link_event(args, args->newdfd, args->newname); }
+/* Tail-call target P_NAMES: job n names (link, delete, rename) as given, with their directory.
+ * No kernel dedup for names: user space dedups on the joined path. */
+int names_prog(void *ctx) {
+    struct job_t *j = job();
+    struct who *t = classify();
+    if (!j || !t) return 0;
+    u32 n = j->n, acc = j->acc;
+    if (name_at(0, t, acc, j->dirfd[0], (const char *)j->name[0])) return 0;
+    if (n > 1 && name_at(1, t, acc, j->dirfd[1], (const char *)j->name[1])) return 0;
+    return walk_and_submit(ctx, n > 1 ? 2 : 1);
+}
+/* Name i (of n) for names_prog; the caller then tail-calls it with names_call(). */
+static __always_inline struct job_t *name_job(u32 i, u32 acc, long dirfd, const char *name) {
+    struct job_t *j = job();
+    if (!j) return 0;
+    j->acc = acc; j->n = i + 1;
+    j->dirfd[i & 1] = dirfd; j->name[i & 1] = (u64)name;
+    return j;
+}
+static __always_inline int names_call(void *ctx) {
+    progs.call(ctx, P_NAMES);
+    return 0;
+}
+static __always_inline int name_event(void *ctx, u32 acc, long dirfd, const char *name) {
+    if (!classify() || !name_job(0, acc, dirfd, name)) return 0;
+    return names_call(ctx);
+}
+static __always_inline int rename_event(void *ctx, long olddfd, const char *oldname, long newdfd,
+                                        const char *newname) {
+    if (!classify() || !name_job(0, A_RENAME, olddfd, oldname)) return 0;
+    if (!name_job(1, A_RENAME, newdfd, newname)) return 0;
+    return names_call(ctx);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_link)     { return name_event(args, A_LINK, AT_FDCWD, args->newname); }
+TRACEPOINT_PROBE(syscalls, sys_enter_linkat)   { return name_event(args, A_LINK, args->newdfd, args->newname); }
+TRACEPOINT_PROBE(syscalls, sys_enter_unlink)   { return name_event(args, A_DELETE, AT_FDCWD, args->pathname); }
+TRACEPOINT_PROBE(syscalls, sys_enter_unlinkat) { return name_event(args, A_DELETE, args->dfd, args->pathname); }
+TRACEPOINT_PROBE(syscalls, sys_enter_rmdir)    { return name_event(args, A_DELETE, AT_FDCWD, args->pathname); }
+TRACEPOINT_PROBE(syscalls, sys_enter_rename) {
+    return rename_event(args, AT_FDCWD, args->oldname, AT_FDCWD, args->newname);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_renameat) {
+    return rename_event(args, args->olddfd, args->oldname, args->newdfd, args->newname);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_renameat2) {
+    return rename_event(args, args->olddfd, args->oldname, args->newdfd, args->newname);
+}
 
 /* ---------------- capabilities (no-audit checks filtered) ---------------- */
 static __always_inline u32 cur_syscall(void) {
@@ -343,7 +464,7 @@ static __always_inline u32 cur_syscall(void) {
 }
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
     u32 cap = args->cap;
     if (cap == 21) {                  /* __vm_enough_memory's no-audit CAP_SYS_ADMIN */
@@ -352,9 +473,8 @@ TRACEPOINT_PROBE(capability, cap_capable) {
             nr == NR_SHMAT || nr == NR_EXECVE || nr == NR_EXECVEAT || nr == NR_MUNMAP)
             return 0;
     }
-    u32 origin = origin_of(t->id);
-    if (!first(t, origin, EV_CAP, cap, 0)) return 0;
-    struct event *e = ev_new(EV_CAP, t, origin);
+        if (!first(t, EV_CAP, cap, 0)) return 0;
+    struct event *e = ev_new(EV_CAP, t);
     if (!e) return 0;
     e->a0 = cap;
     submit(args, e);
@@ -363,20 +483,19 @@ TRACEPOINT_PROBE(capability, cap_capable) {
 
 /* ---------------- network ---------------- */
 TRACEPOINT_PROBE(syscalls, sys_enter_socket) {
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
-    u32 origin = origin_of(t->id);
-    if (!first(t, origin, EV_SOCKET, ((u64)args->family << 32) | (u32)args->type, args->protocol)) return 0;
-    struct event *e = ev_new(EV_SOCKET, t, origin);
+        if (!first(t, EV_SOCKET, ((u64)args->family << 32) | (u32)args->type, args->protocol)) return 0;
+    struct event *e = ev_new(EV_SOCKET, t);
     if (!e) return 0;
     e->a0 = args->family; e->a1 = args->type; e->a2 = args->protocol;
     submit(args, e);
     return 0;
 }
 static __always_inline int sockaddr_event(void *ctx, u32 type, void *uaddr, long alen) {
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
-    struct event *e = ev_new(type, t, origin_of(t->id));
+    struct event *e = ev_new(type, t);
     if (!e) return 0;
     e->a0 = alen;
     bpf_probe_read_user(e->s1, 128, uaddr);
@@ -388,11 +507,10 @@ TRACEPOINT_PROBE(syscalls, sys_enter_bind)    { return sockaddr_event(args, EV_B
 
 /* ---------------- ptrace, signals ---------------- */
 TRACEPOINT_PROBE(syscalls, sys_enter_ptrace) {
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
-    u32 origin = origin_of(t->id);
-    if (!first(t, origin, EV_PTRACE, args->request, args->pid)) return 0;
-    struct event *e = ev_new(EV_PTRACE, t, origin);
+        if (!first(t, EV_PTRACE, args->request, args->pid)) return 0;
+    struct event *e = ev_new(EV_PTRACE, t);
     if (!e) return 0;
     e->a0 = args->request; e->a1 = args->pid; e->a3 = in_tree(t->id, args->pid);
     submit(args, e);
@@ -400,11 +518,10 @@ TRACEPOINT_PROBE(syscalls, sys_enter_ptrace) {
 }
 TRACEPOINT_PROBE(signal, signal_generate) {
     if (args->code > 0) return 0;     /* kernel-generated (SIGCHLD, faults), not sent */
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
-    u32 origin = origin_of(t->id);
-    if (!first(t, origin, EV_SIGNAL, args->sig, args->pid)) return 0;
-    struct event *e = ev_new(EV_SIGNAL, t, origin);
+        if (!first(t, EV_SIGNAL, args->sig, args->pid)) return 0;
+    struct event *e = ev_new(EV_SIGNAL, t);
     if (!e) return 0;
     e->a0 = args->sig; e->a1 = args->pid; e->a2 = args->result; e->a3 = in_tree(t->id, args->pid);
     bpf_probe_read_kernel(e->s2, 16, args->comm);
@@ -414,9 +531,9 @@ TRACEPOINT_PROBE(signal, signal_generate) {
 
 /* ---------------- mount / umount ---------------- */
 TRACEPOINT_PROBE(syscalls, sys_enter_mount) {
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
-    struct event *e = ev_new(EV_MOUNT, t, origin_of(t->id));
+    struct event *e = ev_new(EV_MOUNT, t);
     if (!e) return 0;
     e->a0 = args->flags;
     bpf_probe_read_user_str(e->s1, sizeof(e->s1), args->dev_name);
@@ -426,9 +543,9 @@ TRACEPOINT_PROBE(syscalls, sys_enter_mount) {
     return 0;
 }
 TRACEPOINT_PROBE(syscalls, sys_enter_umount) {
-    struct tgt *t = classify();
+    struct who *t = classify();
     if (!t) return 0;
-    struct event *e = ev_new(EV_UMOUNT, t, origin_of(t->id));
+    struct event *e = ev_new(EV_UMOUNT, t);
     if (!e) return 0;
     e->a0 = args->flags;
     e->len = bpf_probe_read_user_str(e->path, 256, args->name);
