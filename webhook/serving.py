@@ -1,8 +1,9 @@
 """Serve the Flask app with gunicorn over TLS: threaded workers, HTTP/1.1 keep-alive.
 
 ``gthread`` keeps connections open between admission calls (the sync worker answers
-``Connection: close``, so every call would pay a TLS handshake: ~10 ms here). Measurements behind
-these defaults: shared/reference/test-apiserver.md §4 and bench/results/webhook.md.
+``Connection: close``, so every call would pay a TLS handshake: ~10 ms here); see
+bench/results/webhook.md. A gthread thread owns a new connection until its first request arrives.
+SIGHUP (sent by the certificate renewer) starts new workers that load renewed certificates.
 """
 
 from __future__ import annotations
