@@ -1,4 +1,4 @@
-"""Benchmark runner: ``python -m bench [NAME ...]``.
+"""Benchmark runner: ``python -m bench [NAME ...]`` (``--rebuild`` only rewrites RESULTS.md).
 
 Every ``bench/bench_<name>.py`` exposes ``main() -> str``, which measures (ratios against
 a baseline taken in the same run) and returns a Markdown section. Each section is kept in
@@ -41,6 +41,9 @@ def rebuild() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--rebuild"]:
+        rebuild()
+        return 0
     names = argv or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
