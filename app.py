@@ -67,9 +67,26 @@ def _load(module: str) -> CommandModule:
     return cast(CommandModule, importlib.import_module(module))
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv``; everything after the first ``--`` is the command to run (``args.cmd``).
+
+    Splitting first keeps options such as ``-c CONTAINER`` usable between positionals and the
+    command, which argparse's REMAINDER alone would swallow.
+    """
+    argv = list(argv)
+    if "--" not in argv:
+        return parser.parse_args(argv)
+    split = argv.index("--")
+    args = parser.parse_args(argv[:split])
+    if not hasattr(args, "cmd"):
+        parser.error(f"{args.command} takes no command after --")
+    args.cmd = argv[split:]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_available())
-    args = parser.parse_args(argv)
+    args = parse(parser, sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=args.log_level,
         format="%(asctime)s %(levelname).1s %(name)s: %(message)s",

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ex.add_argument("-n", "--namespace", default="default")
     ex.add_argument("pod")
     ex.add_argument("-c", "--container", required=True)
-    ex.add_argument("argv", nargs="*", help="-- CMD [ARGS...]")
+    ex.add_argument("cmd", nargs="*", metavar="-- CMD [ARGS...]")
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -88,11 +88,15 @@ def _up(args: argparse.Namespace) -> int:
 def _exec(args: argparse.Namespace) -> int:
     from localcluster.nodes import exec_function
 
-    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not argv:
         print("usage: localcluster exec -n NS POD -c CONTAINER -- CMD [ARGS...]", file=sys.stderr)
         return 2
-    return exec_function()(args.dir.resolve() / "nodes", args.namespace, args.pod, args.container, argv)
+    try:
+        return exec_function()(args.dir.resolve() / "nodes", args.namespace, args.pod, args.container, argv)
+    except LookupError as error:  # ContainerNotFound: unknown pod or container, or not running
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def run(args: argparse.Namespace) -> int:
