@@ -170,8 +170,7 @@ def wait(done: Callable[[], int | None], duration: float, progress: Callable[[],
 
 def counts(events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     found = collections.Counter(str(e["kind"]) for e in events if e["kind"] in CLASSES)
-    syscalls = [e for e in events if e["kind"] == "syscalls"]
-    found["syscalls"] = len(syscalls[-1]["names"]) if syscalls else 0
+    found["syscalls"] = len({name for e in events if e["kind"] == "syscalls" for name in e["names"]})
     return dict(found)
 
 
