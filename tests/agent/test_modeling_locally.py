@@ -9,9 +9,9 @@ import shutil
 from tests.agent.modeling import allowed, model, rules
 
 
-def test_reading_etc_shadow_gives_a_read_rule(tmp_path: pathlib.Path) -> None:
+def test_root_reading_its_own_etc_shadow_gives_an_owner_read_rule(tmp_path: pathlib.Path) -> None:
     apparmor, _, _ = model(tmp_path, "shadow", "cat", "/etc/shadow")
-    assert "/etc/shadow r" in rules(apparmor)
+    assert "owner /etc/shadow r" in rules(apparmor)
     assert "/usr/bin/cat ix" in rules(apparmor)
 
 
@@ -27,7 +27,7 @@ def test_unshare_gives_both_executables_sys_admin_and_the_unshare_syscall(tmp_pa
     assert "unshare" in allowed(seccomp)
 
 
-def test_writing_then_reading_a_file_gives_an_rw_rule(tmp_path: pathlib.Path) -> None:
+def test_writing_then_reading_an_own_file_gives_an_owner_rw_rule(tmp_path: pathlib.Path) -> None:
     # not under /tmp (generalized to /tmp/**) and no random-looking component (globbed)
     directory = pathlib.Path("/srv/varmor-rw-test")
     directory.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,7 @@ def test_writing_then_reading_a_file_gives_an_rw_rule(tmp_path: pathlib.Path) ->
         apparmor, _, _ = model(tmp_path, "rw", "sh", "-c", f"echo hi > {target}; cat {target}")
     finally:
         shutil.rmtree(directory)
-    assert f"{target} rw" in rules(apparmor)
+    assert f"owner {target} rw" in rules(apparmor)
 
 
 def test_the_model_file_is_an_armor_profile_model_and_the_summary_counts_classes(
