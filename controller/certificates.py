@@ -1,0 +1,100 @@
+"""Webhook certificates in a cluster: upstream's two Secrets, and the ``caBundle`` of both
+webhook configurations kept in sync with the CA.
+
+``SecretStore`` is the in-cluster ``certs.stores.CertStore``: the CA in Secret
+``varmor-webhook-svc.<ns>.varmor-tls-ca`` (key ``rootCA.crt``, plus ``rootCA.key`` so the CA can
+re-issue the serving certificate without changing the ``caBundle``; annotation
+``self-signed-cert: "true"``) and the serving pair in ``varmor-webhook-svc.<ns>.varmor-tls-pair``
+(``kubernetes.io/tls``). ``WebhookConfigurationSink`` is a ``certs.rotating.CaBundleSink`` that
+patches every webhook of ``varmor-resource-mutating-webhook-cfg`` and
+``varmor-policy-validating-webhook-cfg``. Both take the ``kubernetes`` client's API objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from certs.authority import CertBundle
+
+log = logging.getLogger(__name__)
+SERVICE = "varmor-webhook-svc"
+CONFIGURATIONS = ("varmor-resource-mutating-webhook-cfg", "varmor-policy-validating-webhook-cfg")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class SecretStore:
+    def __init__(self, core: Any, namespace: str) -> None:
+        self.core = core
+        self.namespace = namespace
+        self.ca_name = f"{SERVICE}.{namespace}.varmor-tls-ca"
+        self.pair_name = f"{SERVICE}.{namespace}.varmor-tls-pair"
+
+    def _read(self, name: str) -> dict[str, bytes] | None:
+        try:
+            secret = self.core.read_namespaced_secret(name, self.namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+    def load(self) -> CertBundle | None:
+        ca, pair = self._read(self.ca_name), self._read(self.pair_name)
+        if not ca or not pair:
+            return None
+        try:
+            return CertBundle(ca_cert=ca["rootCA.crt"], ca_key=ca["rootCA.key"], cert=pair["tls.crt"],
+                              key=pair["tls.key"])
+        except KeyError:
+            return None  # incomplete material: regenerate
+
+    def _write(self, name: str, kind: str, data: dict[str, bytes], annotations: dict[str, str]) -> None:
+        body = {"apiVersion": "v1", "kind": "Secret", "type": kind,
+                "metadata": {"name": name, "namespace": self.namespace, "annotations": annotations},
+                "data": {k: _b64(v) for k, v in data.items()}}
+        try:
+            self.core.create_namespaced_secret(self.namespace, body)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+            self.core.replace_namespaced_secret(name, self.namespace, body)
+        log.info("Stored certificate secret %s/%s", self.namespace, name)
+
+    def save(self, bundle: CertBundle) -> None:
+        self._write(self.ca_name, "Opaque", {"rootCA.crt": bundle.ca_cert, "rootCA.key": bundle.ca_key},
+                    {"self-signed-cert": "true"})
+        self._write(self.pair_name, "kubernetes.io/tls", {"tls.crt": bundle.cert, "tls.key": bundle.key}, {})
+
+
+class WebhookConfigurationSink:
+    """Sets ``caBundle`` on every webhook of both configurations that exist."""
+
+    def __init__(self, admission: Any, names: tuple[str, ...] = CONFIGURATIONS) -> None:
+        self.admission = admission
+        self.names = names
+
+    def update_ca_bundle(self, ca_bundle: str) -> None:
+        readers = {CONFIGURATIONS[0]: (self.admission.read_mutating_webhook_configuration,
+                                       self.admission.patch_mutating_webhook_configuration),
+                   CONFIGURATIONS[1]: (self.admission.read_validating_webhook_configuration,
+                                       self.admission.patch_validating_webhook_configuration)}
+        for name in self.names:
+            read, patch = readers[name]
+            try:
+                current = read(name)
+            except ApiException as error:
+                if error.status == 404:
+                    continue
+                raise
+            ops = [{"op": "add", "path": f"/webhooks/{i}/clientConfig/caBundle", "value": ca_bundle}
+                   for i in range(len(current.webhooks or []))]
+            if ops:
+                patch(name, ops)
+                log.info("Updated caBundle of %s", name)

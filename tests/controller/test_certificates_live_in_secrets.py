@@ -1,0 +1,91 @@
+"""In a cluster the webhook certificates live in upstream's Secrets and every caBundle follows
+the CA, checked with the real ``kubernetes`` client against the local cluster."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from certs.authority import ServingNames, ca_bundle
+from certs.rotating import ensure
+from controller.certificates import SecretStore, WebhookConfigurationSink
+from localcluster.cluster import ClusterThread, Settings
+from webhook.registrations import mutating_configuration, validating_configuration
+
+NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
+NAMES = ServingNames("varmor")
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    thread = ClusterThread(Settings(state_dir=tmp_path_factory.mktemp("certs-cluster")))
+    thread.start()
+    cfg = client.Configuration()
+    cfg.host = thread.cluster.url
+    api_client = client.ApiClient(cfg)
+    core: Any = client.CoreV1Api(api_client)
+    core.create_namespace({"metadata": {"name": "varmor"}})
+    try:
+        yield api_client
+    finally:
+        thread.stop()
+
+
+def test_certificates_are_created_in_upstreams_secrets_and_reused(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    store = SecretStore(core, "varmor")
+    first = ensure(store, NAMES, NOW)
+    assert first.decision == "regenerate"
+    ca = core.read_namespaced_secret("varmor-webhook-svc.varmor.varmor-tls-ca", "varmor")
+    pair = core.read_namespaced_secret("varmor-webhook-svc.varmor.varmor-tls-pair", "varmor")
+    assert ca.metadata.annotations["self-signed-cert"] == "true"
+    assert base64.b64decode(ca.data["rootCA.crt"]) == first.bundle.ca_cert
+    assert pair.type == "kubernetes.io/tls"
+    assert base64.b64decode(pair.data["tls.crt"]) == first.bundle.cert
+    again = ensure(store, NAMES, NOW + datetime.timedelta(days=1))
+    assert again.decision == "reuse" and again.bundle == first.bundle
+
+
+def test_an_expiring_ca_is_regenerated_and_both_configurations_get_the_new_bundle(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    admission: Any = client.AdmissionregistrationV1Api(api)
+    store = SecretStore(core, "varmor")
+    old = ensure(store, NAMES, NOW).bundle
+    admission.create_mutating_webhook_configuration(mutating_configuration(ca_bundle(old)))
+    admission.create_validating_webhook_configuration(validating_configuration(ca_bundle(old)))
+    later = ensure(store, NAMES, NOW + datetime.timedelta(days=400),
+                   sinks=[WebhookConfigurationSink(admission)])
+    assert later.decision == "regenerate" and later.bundle.ca_cert != old.ca_cert
+    expected = ca_bundle(later.bundle)
+    mutating = admission.read_mutating_webhook_configuration("varmor-resource-mutating-webhook-cfg")
+    validating = admission.read_validating_webhook_configuration("varmor-policy-validating-webhook-cfg")
+    bundles = [w.client_config.ca_bundle for w in mutating.webhooks + validating.webhooks]
+    assert len(bundles) == 3 and set(bundles) == {expected}
+    assert store.load() == later.bundle
+
+
+def test_incomplete_secrets_count_as_absent(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": "broken"}})
+    prefix = "varmor-webhook-svc.broken.varmor-tls"
+    core.create_namespaced_secret("broken", {"metadata": {"name": f"{prefix}-ca"},
+                                             "data": {"rootCA.crt": base64.b64encode(b"x").decode()}})
+    core.create_namespaced_secret("broken", {"metadata": {"name": f"{prefix}-pair"}, "data": {}})
+    store = SecretStore(core, "broken")
+    assert store.load() is None
+    assert ensure(store, ServingNames("broken"), NOW).decision == "regenerate"
+    assert store.load() is not None
+
+
+def test_a_missing_configuration_is_skipped(api: Any) -> None:
+    admission: Any = client.AdmissionregistrationV1Api(api)
+    name = "varmor-policy-validating-webhook-cfg"
+    admission.delete_validating_webhook_configuration(name)
+    WebhookConfigurationSink(admission, (name,)).update_ca_bundle("Zm9v")
+    with pytest.raises(client.exceptions.ApiException):
+        admission.read_validating_webhook_configuration(name)
