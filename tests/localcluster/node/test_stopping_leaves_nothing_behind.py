@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from localcluster.node import NodeSimulator, exec_in_container
@@ -57,11 +58,14 @@ def test_stopping_a_pod_kills_its_processes_and_exec_sessions_and_removes_its_cg
 
 
 def test_stopping_sends_sigterm_before_the_grace_period_ends(node: NodeSimulator, tmp_path: Path) -> None:
-    marker = tmp_path / "terminated"
+    marker, ready = tmp_path / "terminated", tmp_path / "ready"
     polite = {"name": "polite", "command": ["sh", "-c", f"trap 'echo bye > {marker}; exit 0' TERM; "
-                                            "while :; do sleep 0.1; done"]}
+                                            f"touch {ready}; while :; do sleep 0.1; done"]}
     pod = make_pod("web", [polite])
     node.start_pod(pod)
+    deadline = time.monotonic() + 30  # a pid 1 without its handler yet would ignore SIGTERM
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     node.stop_pod(pod["metadata"]["uid"], grace_seconds=30)
     assert marker.read_text() == "bye\n"
 
