@@ -1,7 +1,8 @@
 """Where the certificates live: a port, and its directory implementation.
 
 In a cluster the material belongs in Secrets (``varmor-webhook-svc.<ns>.varmor-tls-ca`` and
-``...-tls-pair``); that implementation needs the ``kubernetes`` client and lives with the controller.
+``...-tls-pair``); that implementation needs the ``kubernetes`` client and lives with the controller
+(``controller.certificates.SecretStore``).
 Outside a cluster it lives in a directory as ``ca.crt``, ``ca.key``, ``tls.crt`` and ``tls.key``.
 """
 
