@@ -104,3 +104,19 @@ def test_quoted_tokens_are_single_line_printable_ascii(path: str) -> None:
         token = quote_pattern(pattern)
         assert all(" " <= c <= "~" for c in token)
         assert _unquote(token) == _bytes(pattern)
+
+
+@PARSE_SETTINGS
+@given(st.lists(fragments, min_size=1, max_size=4))
+def test_recorded_peers_never_reach_the_profile(peers: list[str]) -> None:
+    events: list[dict[str, object]] = []
+    for peer in peers:
+        events.append({"v": 1, "kind": "ptrace", "target": "t", "peer": peer, "permissions": ["read"],
+                       "external": True})
+        events.append({"v": 1, "kind": "signal", "target": "t", "peer": peer, "permissions": ["send"],
+                       "signals": [peer], "external": True})
+    model = model_from_events("prop-test", events)
+    profile = render_apparmor(model)
+    assert profile == render_apparmor(model_from_events("prop-test", []))
+    check = check_apparmor(profile)
+    assert check.checked and check.ok, check.message
