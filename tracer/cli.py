@@ -103,7 +103,7 @@ def initial_targets(tracer: Any, args: argparse.Namespace) -> None:
 
 
 def loop(tracer: Any, args: argparse.Namespace, stopping: list[int]) -> None:
-    """Poll perf buffers and stdin until stop, EOF, a signal or the duration."""
+    """Poll the ring buffer and stdin until stop, EOF, a signal or the duration."""
     deadline = time.monotonic() + args.duration if args.duration else None
     pending = b""
     fd = -1 if args.no_stdin else sys.stdin.fileno()
@@ -117,7 +117,9 @@ def loop(tracer: Any, args: argparse.Namespace, stopping: list[int]) -> None:
         pending += chunk
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
-            if not command(tracer, line.decode()):
+            going = command(tracer, line.decode())
+            tracer.flush_output()
+            if not going:
                 return
 
 
@@ -139,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         initial_targets(tracer, args)
         loop(tracer, args, stopping)
         tracer.flush()
+        tracer.flush_output()
     except BrokenPipeError:
         return 1
     finally:

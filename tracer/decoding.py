@@ -2,8 +2,9 @@
 
 The BPF program sends compact numeric records (event type, access bits, capability and
 socket numbers, raw sockaddr bytes); this module names them the way AppArmor rules do, so the
-aggregator never sees kernel numbers. No BCC here: ``tracer.tracing`` copies each perf record
-into a :class:`Raw` first, which keeps this module testable and cheap to import.
+aggregator never sees kernel numbers. No BCC here: ``tracer.tracing`` hands each ring-buffer
+record over as bytes; :func:`unpack` reads the fixed header of ``struct event`` (tracer.c) and
+the used part of its path, which keeps this module testable and cheap to import.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import struct
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from generator.events import SCHEMA_VERSION
 
@@ -46,9 +46,13 @@ UMOUNT_FLAGS = ((1, "force"), (2, "detach"), (4, "expire"), (8, "nofollow"))
 PTRACE_READ_REQUESTS = frozenset({1, 2, 3, 0x4202, 0x4204, 0x420E})  # PEEK*, GETEVENTMSG, GETSIGINFO, ...
 
 
-@dataclass(frozen=True)
-class Raw:
-    """One kernel record, copied out of the perf buffer."""
+# struct event in tracer.c: type, pid, id, origin, a0..a3, len, trunc, comm, s2, s1, then the path
+HEADER = struct.Struct("<4I4q2I16s64s256s")
+PATH_MASK = 4095
+
+
+class Raw(NamedTuple):
+    """One kernel record, copied out of the ring buffer (a tuple: cheap to build per record)."""
 
     type: int
     pid: int
@@ -63,6 +67,23 @@ class Raw:
     s2: str
     path: str  # resolved path (or the raw target of mount/umount)
     truncated: bool
+
+
+def target_id(record: bytes) -> int:
+    """The target id of a record (before it is unpacked)."""
+    return int.from_bytes(record[8:12], "little")
+
+
+def unpack(record: bytes, target: str) -> Raw:
+    """The :class:`Raw` of one record of target ``target``."""
+    (kind, pid, _id, origin, a0, a1, a2, a3, length, trunc, comm, s2, s1) = HEADER.unpack_from(record)
+    path = record[HEADER.size:HEADER.size + (length & PATH_MASK)].split(b"\0", 1)[0] if length else b""
+    # connect/bind: the first 128 bytes of a sockaddr; the others: a string
+    s1 = s1[:128] if kind in (EV_CONNECT, EV_BIND) else s1.split(b"\0", 1)[0]
+    return Raw(type=kind, pid=pid, target=target, origin=bool(origin), a0=a0, a1=a1, a2=a2, a3=a3,
+               comm=comm.split(b"\0", 1)[0].decode(errors="replace"), s1=s1,
+               s2=s2.split(b"\0", 1)[0].decode(errors="replace"),
+               path=path.decode(errors="surrogateescape"), truncated=bool(trunc))
 
 
 def base(raw: Raw, kind: str) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 ``Tracer`` owns a loaded ``bcc.BPF`` (see ``tracer.program``). Targets are added and removed
 while it runs; each gets a never-reused id (so stale first-occurrence entries cannot hide a new
-target's events) and one of 64 syscall-bitmap slots. Perf records are decoded by
-``tracer.decoding`` and written as schema v1 JSON lines; connect/bind/link/mount records, which
-the kernel does not deduplicate, are deduplicated here. Syscall sets and loss counters are read
-on ``flush()``.
+target's events) and one of 64 syscall-bitmap slots. Ring-buffer records are decoded by
+``tracer.decoding`` and written as schema v1 JSON lines, buffered and flushed once per poll;
+connect/bind/link/mount records, which the kernel does not deduplicate, are deduplicated here.
+Syscall sets and loss counters are read on ``flush()``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ from tracer.program import ARCH
 MAXT = 64
 NR_WORDS = 8
 CFG_MNT, CFG_TREE = 1, 2
-C_MAP_FULL, C_TRUNCATED = 0, 1
+C_MAP_FULL, C_TRUNCATED, C_LOST = 0, 1, 4
+# records the kernel does not deduplicate (file: the names of link, delete and rename)
+USER_DEDUP = frozenset({decoding.EV_CONNECT, decoding.EV_BIND, decoding.EV_MOUNT, decoding.EV_UMOUNT,
+                        decoding.EV_FILE})
 V2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per json.dumps
 
 
 class TargetError(ValueError):
@@ -101,9 +105,8 @@ class Tracer:
         self.names: dict[int, Target] = {}
         self.next_id = 1
         self.generation = 0
-        self.lost = 0
         self.lock = threading.Lock()
-        bpf["events"].open_perf_buffer(self._on_record, page_cnt=1024, lost_cb=self._on_lost)
+        bpf["events"].open_ring_buffer(self._on_record)
 
     # ----- targets -----
     def add(self, name: str, cgroup: str = "", pid: int = 0, mntns_pid: int = 0) -> Target:
@@ -177,8 +180,12 @@ class Tracer:
 
     # ----- output -----
     def write(self, event: dict[str, Any]) -> None:
+        """Queue one JSON line; ``poll()`` and ``flush_output()`` flush."""
         with self.lock:
-            self.out.write(json.dumps(event, separators=(",", ":")) + "\n")
+            self.out.write(ENCODE(event) + "\n")
+
+    def flush_output(self) -> None:
+        with self.lock:
             self.out.flush()
 
     def syscall_names(self, target: Target, origin: int) -> list[str]:
@@ -196,14 +203,15 @@ class Tracer:
 
     def stats(self, target: Target) -> dict[str, Any]:
         counters = self.bpf["counters"]
-        return {"v": SCHEMA_VERSION, "kind": "stats", "target": target.name, "lost_events": self.lost,
+        return {"v": SCHEMA_VERSION, "kind": "stats", "target": target.name,
+                "lost_events": counters[ct.c_int(C_LOST)].value,
                 "map_full": counters[ct.c_int(C_MAP_FULL)].value,
                 "paths_truncated": counters[ct.c_int(C_TRUNCATED)].value, "sources": ["ebpf"]}
 
     def emit_final(self, target: Target) -> None:
         """The target's syscall sets so far (one per origin that has any; at least the
         container's) and the loss counters."""
-        self.poll(0)
+        self.bpf.ring_buffer_consume()
         for origin, label in ((1, "container"), (0, "exec")):
             names = self.syscall_names(target, origin)
             if names or origin:
@@ -216,31 +224,25 @@ class Tracer:
             self.emit_final(target)
 
     def poll(self, timeout_ms: int) -> None:
-        self.bpf.perf_buffer_poll(timeout=timeout_ms)
+        """Wait up to ``timeout_ms`` for a wake-up (most records send none), decode every
+        record there is, then flush."""
+        self.bpf.ring_buffer_poll(timeout=timeout_ms)
+        self.bpf.ring_buffer_consume()
+        self.flush_output()
 
-    # ----- perf records -----
-    def _on_lost(self, count: int) -> None:
-        self.lost += count
-
-    def _on_record(self, _cpu: int, data: Any, _size: int) -> None:
-        e = self.bpf["events"].event(data)
-        target = self.names.get(e.id)
+    # ----- ring-buffer records -----
+    def _on_record(self, _ctx: Any, data: Any, size: int) -> None:
+        record = ct.string_at(data, size)
+        target = self.names.get(decoding.target_id(record))
         if target is None:
             return
-        binary = e.type in (decoding.EV_CONNECT, decoding.EV_BIND)
-        s1 = ct.string_at(data + type(e).s1.offset, 128) if binary else bytes(e.s1)
-        path = ct.string_at(data + type(e).path.offset, e.len & 4095) if e.len else b""
-        raw = decoding.Raw(
-            type=e.type, pid=e.pid, target=target.name, origin=bool(e.origin),
-            a0=e.a0, a1=e.a1, a2=e.a2, a3=e.a3,
-            comm=e.comm.decode(errors="replace"), s1=s1, s2=e.s2.decode(errors="replace"),
-            path=path.split(b"\0")[0].decode(errors="surrogateescape"), truncated=bool(e.trunc))
+        raw = decoding.unpack(record, target.name)
         event = decoding.to_event(raw, self._peer_in_target(target, raw))
         if event is None:
             return
-        if e.type in (decoding.EV_CONNECT, decoding.EV_BIND, decoding.EV_MOUNT, decoding.EV_UMOUNT,
-                      decoding.EV_FILE):  # names (link, delete, rename) are not deduplicated in the kernel
-            key = tuple((k, str(v)) for k, v in sorted(event.items()) if k not in ("pid", "comm"))
+        if raw.type in USER_DEDUP:
+            key = tuple(v if isinstance(v, (str, int)) else str(v)
+                        for k, v in event.items() if k not in ("pid", "comm"))
             if key in target.seen:
                 return
             target.seen.add(key)

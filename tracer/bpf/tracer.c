@@ -14,7 +14,9 @@
  * Per target and origin, the syscall set is a per-CPU bitmap read by user space; everything
  * else goes through an LRU first-occurrence filter and then the perf buffer. Paths are resolved
  * by one program (walk_path), reached by tail call, so the walk is compiled and verified once.
- * Losses are counted.
+ * Records go through one ring buffer without a wake-up each (a wake-up costs the traced task
+ * more than the record): user space drains it every poll interval, and every WAKE_EVERY-th
+ * record on a CPU wakes it early. Records that do not fit are counted as lost.
  */
 #define PBUF 4096
 #define PMASK (PBUF - 1)
@@ -23,13 +25,14 @@
 #define NR_WORDS 8            /* 8 x 64 = 512 syscall numbers */
 #define KSTACK_SIZE 16384
 #define AT_FDCWD -100
+#define WAKE_EVERY 1024       /* records per CPU between forced ring-buffer wake-ups */
 
 enum { EV_EXEC = 1, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL,
        EV_MOUNT, EV_UMOUNT };
 /* file access bits (user space maps them to schema access classes) */
 enum { A_READ = 1, A_WRITE = 2, A_APPEND = 4, A_CREATE = 8, A_MMAP = 16, A_LINK = 32, A_LOCK = 64,
        A_DELETE = 128, A_RENAME = 256 };
-enum { C_MAP_FULL = 0, C_TRUNCATED = 1, C_NR_RANGE = 2, C_NO_WALK = 3, C_NCOUNTERS = 4 };
+enum { C_MAP_FULL = 0, C_TRUNCATED = 1, C_NR_RANGE = 2, C_NO_WALK = 3, C_LOST = 4, C_NCOUNTERS = 5 };
 enum { CFG_MNT = 1, CFG_TREE = 2 };
 enum { P_WALK = 0, P_FD = 1, P_NAMES = 2 };
 
@@ -58,8 +61,9 @@ BPF_PERCPU_ARRAY(evbuf, struct event, 2);
 BPF_PERCPU_ARRAY(jobs, struct job_t, 1);
 BPF_PERCPU_ARRAY(pbuf, struct pbuf_t, 1);
 BPF_PERCPU_ARRAY(cache, struct who, 1);
+BPF_PERCPU_ARRAY(nrecords, u64, 1);
 BPF_PROG_ARRAY(progs, 3);                    /* P_WALK, P_FD, P_NAMES: loaded by user space */
-BPF_PERF_OUTPUT(events);
+BPF_RINGBUF_OUTPUT(events, 4096);           /* 16 MiB */
 BPF_HASH(cg_targets, u64, struct tgt, 1024);
 BPF_HASH(mnt_targets, u32, struct tgt, 1024);
 BPF_HASH(mnt_anchor, u32, u32, 1024);          /* anchor tgid -> mnt ns inode */
@@ -155,7 +159,10 @@ static __always_inline void submit(void *ctx, struct event *e) {
     u32 n = e->len;
     u32 size = offsetof(struct event, path) + (n & PMASK) + 1;
     if (size > sizeof(*e)) size = sizeof(*e);
-    events.perf_submit(ctx, e, size);
+    int z = 0;
+    u64 *r = nrecords.lookup(&z), flags = BPF_RB_NO_WAKEUP;
+    if (r && (++*r & (WAKE_EVERY - 1)) == 0) flags = BPF_RB_FORCE_WAKEUP;
+    if (events.ringbuf_output(e, size, flags)) count(C_LOST);
 }
 
 static __always_inline struct job_t *job(void) { int z = 0; return jobs.lookup(&z); }
@@ -234,8 +241,8 @@ int walk_path(void *ctx) {
     int z = 0;
     struct job_t *j = jobs.lookup(&z);
     if (!j) return 0;
-    u32 i = j->cur & 1;
-    struct event *e = evbuf.lookup(&i);
+    u32 i = j->cur & 1, k = i;           /* k: the key, so that i stays bounded in a register */
+    struct event *e = evbuf.lookup(&k);
     if (!e || j->cur >= j->n) return 0;
     path_of(e, (void *)j->mnt[i], (void *)j->dentry[i]);
     submit(ctx, e);
