@@ -59,6 +59,13 @@ OFFSETS: dict[str, tuple[str, str]] = {
 TAIL_CALLS = (b"walk_path", b"fd_prog", b"names_prog")
 # syscalls during which CAP_SYS_ADMIN is a no-audit check (__vm_enough_memory)
 NOAUDIT_SYSCALLS = ("mmap", "brk", "mremap", "mprotect", "shmat", "execve", "execveat", "munmap")
+# syscall -> its syscalls:sys_enter_* tracepoint, each running sys_enter_prog (which dispatches on
+# the number); the open family's sys_exit_* tracepoints run open_exit_prog
+ENTER_SYSCALLS = {name: name for name in (
+    "open", "openat", "creat", "openat2", "mmap", "flock", "fcntl", "link", "linkat", "unlink",
+    "unlinkat", "rmdir", "rename", "renameat", "renameat2", "socket", "connect", "bind", "ptrace",
+    "mount")} | {"umount2": "umount"}
+EXIT_SYSCALLS = ("open", "openat", "creat", "openat2")
 
 
 def btf_flags(btf: BTF) -> dict[str, int]:
@@ -93,7 +100,7 @@ def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
 def cflags(btf: BTF | None = None) -> list[str]:
     """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table."""
     flags = btf_flags(btf) if btf else cached_btf_flags()
-    for name in NOAUDIT_SYSCALLS:
+    for name in (*NOAUDIT_SYSCALLS, *ENTER_SYSCALLS):
         number = syscall_number(ARCH, name)
         flags[f"NR_{name.upper()}"] = -1 if number is None else number
     return [f"-D{k}={v}" for k, v in sorted(flags.items())]
@@ -133,7 +140,10 @@ def ensure_tracefs() -> None:
 
 
 def load(flags: list[str]) -> Any:
-    """Compile, load and attach every probe, install the path walker; returns the ``bcc.BPF``."""
+    """Compile, load and attach every probe, install the tail-call targets; returns the ``bcc.BPF``.
+
+    The shared syscall programs are attached to the tracepoints of the syscalls this
+    architecture has (arm64 has no open, link, unlink, rmdir or rename)."""
     ensure_headers()
     ensure_tracefs()
     from bcc import BPF
@@ -141,4 +151,9 @@ def load(flags: list[str]) -> Any:
     bpf = BPF(text=SOURCE.read_text(), cflags=flags)
     for index, name in enumerate(TAIL_CALLS):
         bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.load_func(name, BPF.TRACEPOINT).fd)
+    present = {call for call in ENTER_SYSCALLS if syscall_number(ARCH, call) is not None}
+    for call in sorted(present):
+        bpf.attach_tracepoint(tp=f"syscalls:sys_enter_{ENTER_SYSCALLS[call]}", fn_name=b"sys_enter_prog")
+    for call in sorted(present & set(EXIT_SYSCALLS)):
+        bpf.attach_tracepoint(tp=f"syscalls:sys_exit_{call}", fn_name=b"open_exit_prog")
     return bpf

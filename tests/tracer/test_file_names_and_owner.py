@@ -63,3 +63,18 @@ def test_renames_record_both_names_and_resolve_them_against_the_directory_fd(
     assert "rename" in seen[f"{work}/b.txt"]
     assert {"rename"} <= seen[f"{sub}/old.txt"]
     assert {"rename", "delete"} <= seen[f"{sub}/new.txt"]
+
+
+def test_deep_paths_are_resolved_in_full_up_to_forty_components_and_flagged_truncated_beyond(
+        tracer: TracerProcess) -> None:
+    work = os.path.realpath(tempfile.mkdtemp(prefix="varmor-deep-"))
+    shallow = os.path.join(work, *["s"] * (30 - work.count("/") - 1), "f.txt")
+    deep = os.path.join(work, *["d"] * 45, "f.txt")
+    for path in (shallow, deep):
+        os.makedirs(os.path.dirname(path))
+        open(path, "w").close()
+    events = traced(tracer, f"cat {shallow} {deep} > /dev/null")
+    by_path = {e["path"]: e for e in kinds(events, "file")}
+    assert shallow.count("/") == 30 and not by_path[shallow].get("truncated")
+    cut = [e for e in kinds(events, "file") if e.get("truncated")]
+    assert cut and all(deep.endswith(e["path"]) and len(e["path"]) < len(deep) for e in cut)

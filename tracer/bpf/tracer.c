@@ -21,6 +21,7 @@
 #define PBUF 4096
 #define PMASK (PBUF - 1)
 #define MAX_DEPTH 40
+#define WALK_STEP 8           /* path components per walk_path call */
 #define MAXT 64
 #define NR_WORDS 8            /* 8 x 64 = 512 syscall numbers */
 #define KSTACK_SIZE 16384
@@ -51,6 +52,7 @@ struct event {
 /* Paths to resolve for evbuf[0..n), walked by walk_path (a tail call) in order. */
 struct job_t {
     u64 mnt[2]; u64 dentry[2]; u32 n; u32 cur;     /* for walk_path */
+    u64 wmnt; u64 wdentry; s32 off; u32 steps; u32 walking; u32 trunc;   /* a walk in progress */
     u64 name[2]; s64 dirfd[2]; s64 fd; u32 acc;     /* for fd_prog and names_prog */
 };
 struct pbuf_t { char b[PBUF * 2]; };
@@ -178,7 +180,7 @@ static __always_inline void set_job(u32 i, void *vfsmnt, void *dentry) {
 static __always_inline int walk_and_submit(void *ctx, u32 n) {
     struct job_t *j = job();
     if (!j) return 0;
-    j->n = n; j->cur = 0;
+    j->n = n; j->cur = 0; j->walking = 0;
     progs.call(ctx, P_WALK);
     count(C_NO_WALK);           /* reached only when the tail call failed */
     return 0;
@@ -196,32 +198,30 @@ static __always_inline u32 owned(void *dentry) {
 }
 
 /* d_path-like walk up to the mount-namespace root, right-aligned into a per-CPU buffer, then
- * copied into e->path. Paths deeper than MAX_DEPTH components are flagged as truncated. */
-static __always_inline void path_of(struct event *e, void *vfsmnt, void *dentry) {
-    int z = 0;
-    struct pbuf_t *pb = pbuf.lookup(&z);
-    if (!pb || !vfsmnt || !dentry) return;
-    char *buf = pb->b;
-    int off = PBUF;
-    void *mnt = (char *)vfsmnt - OFF_MOUNT_MNT;
-    u32 trunc = 1;
+ * copied into e->path. WALK_STEP components per call of walk_path, which tail-calls itself to go
+ * on (so only WALK_STEP steps are unrolled, compiled and verified); paths deeper than MAX_DEPTH
+ * components are flagged as truncated. Returns 1 when the walk is over. */
+static __always_inline int walk_steps(struct job_t *j, char *buf) {
+    void *mnt = (void *)j->wmnt, *dentry = (void *)j->wdentry;
+    void *vfsmnt = (char *)mnt + OFF_MOUNT_MNT;
+    void *mnt_root = rdp((char *)vfsmnt + OFF_VFSMOUNT_ROOT);
+    int off = j->off, over = 0;
     #pragma unroll
-    for (int i = 0; i < MAX_DEPTH; i++) {
-        void *mnt_root = rdp((char *)vfsmnt + OFF_VFSMOUNT_ROOT);
+    for (int i = 0; i < WALK_STEP; i++) {
         void *parent = rdp((char *)dentry + OFF_DENTRY_PARENT);
         if (dentry == mnt_root || dentry == parent) {
             void *mparent = rdp((char *)mnt + OFF_MOUNT_PARENT);
-            if (dentry != mnt_root || mparent == mnt) { trunc = 0; break; }
+            if (dentry != mnt_root || mparent == mnt) { j->trunc = 0; over = 1; break; }
             dentry = rdp((char *)mnt + OFF_MOUNT_MOUNTPOINT);
             mnt = mparent;
-            vfsmnt = (char *)mnt + OFF_MOUNT_MNT;
+            mnt_root = rdp((char *)mnt + OFF_MOUNT_MNT + OFF_VFSMOUNT_ROOT);
             continue;
         }
         u32 len = 0;
         bpf_probe_read_kernel(&len, sizeof(len), (char *)dentry + OFF_DENTRY_NAME + 4);
         const char *name = rdp((char *)dentry + OFF_DENTRY_NAME + 8);
         len &= 255;
-        if (off - (int)len - 1 < 0) break;
+        if (off - (int)len - 1 < 0) { over = 1; break; }
         off -= len + 1;
         buf[off & PMASK] = '/';
         u64 l = len;
@@ -229,22 +229,43 @@ static __always_inline void path_of(struct event *e, void *vfsmnt, void *dentry)
         bpf_probe_read_kernel(&buf[(off + 1) & PMASK], l, name);
         dentry = parent;
     }
+    j->wmnt = (u64)mnt; j->wdentry = (u64)dentry; j->off = off;
+    j->steps += WALK_STEP;
+    return over || j->steps >= MAX_DEPTH;
+}
+
+/* Copies the walked path into e->path. */
+static __always_inline void walk_done(struct event *e, struct job_t *j, char *buf) {
+    int off = j->off;
     if (off == PBUF) { off--; buf[off & PMASK] = '/'; }
     u32 n = PBUF - off;
-    e->len = n; e->trunc = trunc;
-    if (trunc) count(C_TRUNCATED);
+    e->len = n; e->trunc = j->trunc;
+    if (j->trunc) count(C_TRUNCATED);
     bpf_probe_read_kernel(e->path, n & PMASK, &buf[off & PMASK]);
 }
 
-/* Tail-call target P_WALK: resolves and submits one event per call, then calls itself again. */
+/* Tail-call target P_WALK: resolves and submits evbuf[cur], WALK_STEP components per call; calls
+ * itself again to go on with the path, then with the next event. */
 int walk_path(void *ctx) {
     int z = 0;
     struct job_t *j = jobs.lookup(&z);
-    if (!j) return 0;
+    struct pbuf_t *pb = pbuf.lookup(&z);
+    if (!j || !pb) return 0;
     u32 i = j->cur & 1, k = i;           /* k: the key, so that i stays bounded in a register */
     struct event *e = evbuf.lookup(&k);
     if (!e || j->cur >= j->n) return 0;
-    path_of(e, (void *)j->mnt[i], (void *)j->dentry[i]);
+    if (!j->walking && j->mnt[i] && j->dentry[i]) {
+        j->walking = 1; j->trunc = 1; j->off = PBUF; j->steps = 0;
+        j->wmnt = j->mnt[i] - OFF_MOUNT_MNT; j->wdentry = j->dentry[i];
+    }
+    if (j->walking) {
+        if (!walk_steps(j, pb->b)) {
+            progs.call(ctx, P_WALK);
+            count(C_NO_WALK);
+        }
+        walk_done(e, j, pb->b);
+        j->walking = 0;
+    }
     submit(ctx, e);
     j->cur++;
     if (j->cur < j->n) progs.call(ctx, P_WALK);
@@ -281,9 +302,9 @@ int fd_prog(void *ctx) {
     return walk_and_submit(ctx, 1);
 }
 
-static __always_inline int fd_event(void *ctx, long fd, u32 acc) {
+static __always_inline int fd_event(void *ctx, long fd, u32 acc) {   /* the caller classified */
     struct job_t *j = job();
-    if (!j || !classify()) return 0;
+    if (!j) return 0;
     j->fd = fd; j->acc = acc;
     progs.call(ctx, P_FD);
     return 0;
@@ -345,15 +366,23 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     return walk_and_submit(args, 1);
 }
 
+/* ---------------- syscall entries and exits: one program each ----------------
+ * Every syscalls:sys_enter_* tracepoint has the same layout (common fields, the syscall number,
+ * six arguments), and so has every sys_exit_* one (the number, the return value). One program
+ * (sys_enter_prog) is attached to each entry we need and dispatches on the number, and one
+ * (open_exit_prog) to the open family's exits, so each is compiled and verified once. */
+struct enter_args { u64 common; s32 nr; u32 pad; u64 a[6]; };
+struct exit_args { u64 common; s32 nr; u32 pad; s64 ret; };
+
 /* ---------------- open family: resolve the returned fd ---------------- */
-static __always_inline int open_enter(const char *fname, u32 flags) {
-    if (!classify()) return 0;
+static __always_inline int open_enter(u64 fname, u32 flags) {
     u64 id = bpf_get_current_pid_tgid();
-    struct oargs_t a = {.fname = (u64)fname, .flags = flags};
+    struct oargs_t a = {.fname = fname, .flags = flags};
     if (open_args.update(&id, &a)) count(C_MAP_FULL);
     return 0;
 }
-static __always_inline int open_exit(void *ctx, long ret) {
+int open_exit_prog(struct exit_args *args) {
+    long ret = args->ret;
     u64 id = bpf_get_current_pid_tgid();
     struct oargs_t *a = open_args.lookup(&id);
     if (!a) return 0;
@@ -365,33 +394,9 @@ static __always_inline int open_exit(void *ctx, long ret) {
     if (mode == 1 || mode == 2) acc |= (flags & 02000) ? A_APPEND : A_WRITE;
     if (flags & 0100) acc |= A_CREATE;
     if (flags & 01000) acc |= A_WRITE;         /* O_TRUNC */
-    return fd_event(ctx, ret, acc);
+    if (!classify()) return 0;
+    return fd_event(args, ret, acc);
 }
-TRACEPOINT_PROBE(syscalls, sys_enter_openat) { return open_enter(args->filename, args->flags); }
-TRACEPOINT_PROBE(syscalls, sys_exit_openat)  { return open_exit(args, args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_enter_open)   { return open_enter(args->filename, args->flags); }
-TRACEPOINT_PROBE(syscalls, sys_exit_open)    { return open_exit(args, args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_enter_creat)  { return open_enter(args->pathname, 01101); }
-TRACEPOINT_PROBE(syscalls, sys_exit_creat)   { return open_exit(args, args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_enter_openat2) {
-    u64 fl = 0;
-    bpf_probe_read_user(&fl, sizeof(fl), args->how);   /* struct open_how.flags is first */
-    return open_enter(args->filename, (u32)fl);
-}
-TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return open_exit(args, args->ret); }
-
-/* mmap(PROT_EXEC, fd), flock and POSIX locks: resolved through the fd */
-TRACEPOINT_PROBE(syscalls, sys_enter_mmap) {
-    if (!(args->prot & 4) || (long)args->fd < 0) return 0;
-    return fd_event(args, args->fd, A_MMAP);
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_flock) { return fd_event(args, args->fd, A_LOCK); }
-TRACEPOINT_PROBE(syscalls, sys_enter_fcntl) {
-    u32 cmd = args->cmd;       /* F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW */
-    if (cmd != 6 && cmd != 7 && cmd != 37 && cmd != 38) return 0;
-    return fd_event(args, args->fd, A_LOCK);
-}
-
 /* ---------------- names: link, unlink, rename (as given, relative to dirfd / cwd) ---------------- */
 /* evbuf[i] gets the raw name; a relative one also gets the directory to resolve it against. */
 static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, const char *name) {
@@ -436,31 +441,15 @@ static __always_inline int names_call(void *ctx) {
     progs.call(ctx, P_NAMES);
     return 0;
 }
-static __always_inline int name_event(void *ctx, u32 acc, long dirfd, const char *name) {
-    if (!classify() || !name_job(0, acc, dirfd, name)) return 0;
+static __always_inline int name_event(void *ctx, u32 acc, long dirfd, u64 name) {
+    if (!name_job(0, acc, dirfd, (const char *)name)) return 0;
     return names_call(ctx);
 }
-static __always_inline int rename_event(void *ctx, long olddfd, const char *oldname, long newdfd,
-                                        const char *newname) {
-    if (!classify() || !name_job(0, A_RENAME, olddfd, oldname)) return 0;
-    if (!name_job(1, A_RENAME, newdfd, newname)) return 0;
+static __always_inline int rename_event(void *ctx, long olddfd, u64 oldname, long newdfd, u64 newname) {
+    if (!name_job(0, A_RENAME, olddfd, (const char *)oldname)) return 0;
+    if (!name_job(1, A_RENAME, newdfd, (const char *)newname)) return 0;
     return names_call(ctx);
 }
-TRACEPOINT_PROBE(syscalls, sys_enter_link)     { return name_event(args, A_LINK, AT_FDCWD, args->newname); }
-TRACEPOINT_PROBE(syscalls, sys_enter_linkat)   { return name_event(args, A_LINK, args->newdfd, args->newname); }
-TRACEPOINT_PROBE(syscalls, sys_enter_unlink)   { return name_event(args, A_DELETE, AT_FDCWD, args->pathname); }
-TRACEPOINT_PROBE(syscalls, sys_enter_unlinkat) { return name_event(args, A_DELETE, args->dfd, args->pathname); }
-TRACEPOINT_PROBE(syscalls, sys_enter_rmdir)    { return name_event(args, A_DELETE, AT_FDCWD, args->pathname); }
-TRACEPOINT_PROBE(syscalls, sys_enter_rename) {
-    return rename_event(args, AT_FDCWD, args->oldname, AT_FDCWD, args->newname);
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_renameat) {
-    return rename_event(args, args->olddfd, args->oldname, args->newdfd, args->newname);
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_renameat2) {
-    return rename_event(args, args->olddfd, args->oldname, args->newdfd, args->newname);
-}
-
 /* ---------------- capabilities (no-audit checks filtered) ---------------- */
 static __always_inline u32 cur_syscall(void) {
     void *task = (void *)bpf_get_current_task();
@@ -488,41 +477,82 @@ TRACEPOINT_PROBE(capability, cap_capable) {
     return 0;
 }
 
-/* ---------------- network ---------------- */
-TRACEPOINT_PROBE(syscalls, sys_enter_socket) {
-    struct who *t = classify();
-    if (!t) return 0;
-        if (!first(t, EV_SOCKET, ((u64)args->family << 32) | (u32)args->type, args->protocol)) return 0;
+/* ---------------- network, ptrace, mount ---------------- */
+static __always_inline int socket_event(void *ctx, struct who *t, u64 family, u64 type, u64 protocol) {
+    if (!first(t, EV_SOCKET, (family << 32) | (u32)type, protocol)) return 0;
     struct event *e = ev_new(EV_SOCKET, t);
     if (!e) return 0;
-    e->a0 = args->family; e->a1 = args->type; e->a2 = args->protocol;
-    submit(args, e);
+    e->a0 = family; e->a1 = type; e->a2 = protocol;
+    submit(ctx, e);
     return 0;
 }
-static __always_inline int sockaddr_event(void *ctx, u32 type, void *uaddr, long alen) {
-    struct who *t = classify();
-    if (!t) return 0;
+static __always_inline int sockaddr_event(void *ctx, struct who *t, u32 type, u64 uaddr, long alen) {
     struct event *e = ev_new(type, t);
     if (!e) return 0;
     e->a0 = alen;
-    bpf_probe_read_user(e->s1, 128, uaddr);
+    bpf_probe_read_user(e->s1, 128, (void *)uaddr);
     submit(ctx, e);             /* user space dedups on the decoded address */
     return 0;
 }
-TRACEPOINT_PROBE(syscalls, sys_enter_connect) { return sockaddr_event(args, EV_CONNECT, args->uservaddr, args->addrlen); }
-TRACEPOINT_PROBE(syscalls, sys_enter_bind)    { return sockaddr_event(args, EV_BIND, args->umyaddr, args->addrlen); }
-
-/* ---------------- ptrace, signals ---------------- */
-TRACEPOINT_PROBE(syscalls, sys_enter_ptrace) {
-    struct who *t = classify();
-    if (!t) return 0;
-        if (!first(t, EV_PTRACE, args->request, args->pid)) return 0;
+static __always_inline int ptrace_event(void *ctx, struct who *t, s64 request, s64 pid) {
+    if (!first(t, EV_PTRACE, request, pid)) return 0;
     struct event *e = ev_new(EV_PTRACE, t);
     if (!e) return 0;
-    e->a0 = args->request; e->a1 = args->pid; e->a3 = in_tree(t->id, args->pid);
-    submit(args, e);
+    e->a0 = request; e->a1 = pid; e->a3 = in_tree(t->id, pid);
+    submit(ctx, e);
     return 0;
 }
+/* mount(dev, dir, type, flags) and umount(dir, flags): the raw target, not resolved */
+static __always_inline int mount_event(void *ctx, struct who *t, u32 type, u64 dev, u64 dir, u64 fstype,
+                                       u64 flags) {
+    struct event *e = ev_new(type, t);
+    if (!e) return 0;
+    e->a0 = flags;
+    if (dev) bpf_probe_read_user_str(e->s1, sizeof(e->s1), (void *)dev);
+    if (fstype) bpf_probe_read_user_str(e->s2, sizeof(e->s2), (void *)fstype);
+    e->len = bpf_probe_read_user_str(e->path, 256, (void *)dir);
+    submit(ctx, e);
+    return 0;
+}
+
+/* The one program on every syscall entry we trace (program.ENTER_SYSCALLS). */
+int sys_enter_prog(struct enter_args *args) {
+    struct who *t = classify();
+    if (!t) return 0;
+    s32 nr = args->nr;
+    u64 a[6] = {};              /* copied, not read from ctx: a direct read past the shortest
+                                   record (unlink: one argument) would fail to attach */
+    bpf_probe_read_kernel(a, sizeof(a), args->a);
+    u64 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    if (nr == NR_OPENAT) return open_enter(a1, a2);
+    if (nr == NR_OPEN) return open_enter(a0, a1);
+    if (nr == NR_CREAT) return open_enter(a0, 01101);
+    if (nr == NR_OPENAT2) {
+        u64 fl = 0;
+        bpf_probe_read_user(&fl, sizeof(fl), (void *)a2);   /* struct open_how.flags is first */
+        return open_enter(a1, (u32)fl);
+    }
+    if (nr == NR_MMAP)          /* mmap(PROT_EXEC, fd) */
+        return (a2 & 4) && (long)a[4] >= 0 ? fd_event(args, (long)a[4], A_MMAP) : 0;
+    if (nr == NR_FLOCK) return fd_event(args, (long)a0, A_LOCK);
+    if (nr == NR_FCNTL)         /* F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW */
+        return (a1 == 6 || a1 == 7 || a1 == 37 || a1 == 38) ? fd_event(args, (long)a0, A_LOCK) : 0;
+    if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, a1);
+    if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)a2, a3);
+    if (nr == NR_UNLINK || nr == NR_RMDIR) return name_event(args, A_DELETE, AT_FDCWD, a0);
+    if (nr == NR_UNLINKAT) return name_event(args, A_DELETE, (long)a0, a1);
+    if (nr == NR_RENAME) return rename_event(args, AT_FDCWD, a0, AT_FDCWD, a1);
+    if (nr == NR_RENAMEAT || nr == NR_RENAMEAT2) return rename_event(args, (long)a0, a1, (long)a2, a3);
+    if (nr == NR_SOCKET) return socket_event(args, t, a0, a1, a2);
+    if (nr == NR_CONNECT) return sockaddr_event(args, t, EV_CONNECT, a1, (long)a2);
+    if (nr == NR_BIND) return sockaddr_event(args, t, EV_BIND, a1, (long)a2);
+    if (nr == NR_PTRACE) return ptrace_event(args, t, (s64)a0, (s64)a1);
+    if (nr == NR_MOUNT) return mount_event(args, t, EV_MOUNT, a0, a1, a2, a3);
+    if (nr == NR_UMOUNT2) return mount_event(args, t, EV_UMOUNT, 0, a0, 0, a1);
+    return 0;
+}
+
+/* ---------------- signals ---------------- */
 TRACEPOINT_PROBE(signal, signal_generate) {
     if (args->code > 0) return 0;     /* kernel-generated (SIGCHLD, faults), not sent */
     struct who *t = classify();
@@ -536,26 +566,3 @@ TRACEPOINT_PROBE(signal, signal_generate) {
     return 0;
 }
 
-/* ---------------- mount / umount ---------------- */
-TRACEPOINT_PROBE(syscalls, sys_enter_mount) {
-    struct who *t = classify();
-    if (!t) return 0;
-    struct event *e = ev_new(EV_MOUNT, t);
-    if (!e) return 0;
-    e->a0 = args->flags;
-    bpf_probe_read_user_str(e->s1, sizeof(e->s1), args->dev_name);
-    bpf_probe_read_user_str(e->s2, sizeof(e->s2), args->type);
-    e->len = bpf_probe_read_user_str(e->path, 256, args->dir_name);
-    submit(args, e);
-    return 0;
-}
-TRACEPOINT_PROBE(syscalls, sys_enter_umount) {
-    struct who *t = classify();
-    if (!t) return 0;
-    struct event *e = ev_new(EV_UMOUNT, t);
-    if (!e) return 0;
-    e->a0 = args->flags;
-    e->len = bpf_probe_read_user_str(e->path, 256, args->name);
-    submit(args, e);
-    return 0;
-}
