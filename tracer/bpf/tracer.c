@@ -337,18 +337,6 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
 TRACEPOINT_PROBE(sched, sched_process_free) { bump_gen(); return 0; }
 TRACEPOINT_PROBE(cgroup, cgroup_attach_task) { bump_gen(); return 0; }
 
-/* ---------------- syscall set ---------------- */
-RAW_TRACEPOINT_PROBE(sys_enter) {
-    struct who *t = classify();
-    if (!t) return 0;
-    u32 nr = ctx->args[1];
-    if (nr >= NR_WORDS * 64) { count(C_NR_RANGE); return 0; }
-    u32 i = t->base + (nr >> 6);
-    u64 *w = sysbits.lookup(&i);
-    if (w) *w |= 1ULL << (nr & 63);
-    return 0;
-}
-
 /* ---------------- exec: the new mm's exe_file, resolved ---------------- */
 TRACEPOINT_PROBE(sched, sched_process_exec) {
     struct who *t = classify();
@@ -397,6 +385,35 @@ int open_exit_prog(struct exit_args *args) {
     if (!classify()) return 0;
     return fd_event(args, ret, acc);
 }
+
+/* ---------------- syscall set; the open family's arguments ----------------
+ * The open family is hot, so its entries are taken here from the registers, which costs less
+ * than a syscalls:sys_enter_* tracepoint more. */
+static __always_inline u64 reg_arg(void *regs, u32 off) {
+    u64 v = 0;
+    bpf_probe_read_kernel(&v, sizeof(v), (char *)regs + off);
+    return v;
+}
+RAW_TRACEPOINT_PROBE(sys_enter) {
+    struct who *t = classify();
+    if (!t) return 0;
+    u32 nr = ctx->args[1];
+    if (nr >= NR_WORDS * 64) { count(C_NR_RANGE); return 0; }
+    u32 i = t->base + (nr >> 6);
+    u64 *w = sysbits.lookup(&i);
+    if (w) *w |= 1ULL << (nr & 63);
+    void *regs = (void *)ctx->args[0];
+    if (nr == NR_OPENAT) return open_enter(reg_arg(regs, OFF_PT_REGS_ARG1), reg_arg(regs, OFF_PT_REGS_ARG2));
+    if (nr == NR_OPEN) return open_enter(reg_arg(regs, OFF_PT_REGS_ARG0), reg_arg(regs, OFF_PT_REGS_ARG1));
+    if (nr == NR_CREAT) return open_enter(reg_arg(regs, OFF_PT_REGS_ARG0), 01101);
+    if (nr == NR_OPENAT2) {
+        u64 fl = 0;             /* struct open_how.flags is first */
+        bpf_probe_read_user(&fl, sizeof(fl), (void *)reg_arg(regs, OFF_PT_REGS_ARG2));
+        return open_enter(reg_arg(regs, OFF_PT_REGS_ARG1), (u32)fl);
+    }
+    return 0;
+}
+
 /* ---------------- names: link, unlink, rename (as given, relative to dirfd / cwd) ---------------- */
 /* evbuf[i] gets the raw name; a relative one also gets the directory to resolve it against. */
 static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, const char *name) {
@@ -524,14 +541,6 @@ int sys_enter_prog(struct enter_args *args) {
                                    record (unlink: one argument) would fail to attach */
     bpf_probe_read_kernel(a, sizeof(a), args->a);
     u64 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    if (nr == NR_OPENAT) return open_enter(a1, a2);
-    if (nr == NR_OPEN) return open_enter(a0, a1);
-    if (nr == NR_CREAT) return open_enter(a0, 01101);
-    if (nr == NR_OPENAT2) {
-        u64 fl = 0;
-        bpf_probe_read_user(&fl, sizeof(fl), (void *)a2);   /* struct open_how.flags is first */
-        return open_enter(a1, (u32)fl);
-    }
     if (nr == NR_MMAP)          /* mmap(PROT_EXEC, fd) */
         return (a2 & 4) && (long)a[4] >= 0 ? fd_event(args, (long)a[4], A_MMAP) : 0;
     if (nr == NR_FLOCK) return fd_event(args, (long)a0, A_LOCK);
