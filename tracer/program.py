@@ -60,8 +60,8 @@ TAIL_CALLS = (b"walk_path", b"fd_prog", b"names_prog")
 # syscalls during which CAP_SYS_ADMIN is a no-audit check (__vm_enough_memory)
 NOAUDIT_SYSCALLS = ("mmap", "brk", "mremap", "mprotect", "shmat", "execve", "execveat", "munmap")
 # syscall -> its syscalls:sys_enter_* tracepoint, each running sys_enter_prog (which dispatches on
-# the number); the open family's entries are taken by the raw sys_enter program, their
-# sys_exit_* tracepoints run open_exit_prog
+# the number); the open family's sys_exit_* tracepoints run open_exit_prog, which reads the flags
+# from the saved registers (no entry hook)
 EXIT_SYSCALLS = ("open", "openat", "creat", "openat2")
 ENTER_SYSCALLS = {name: name for name in (
     "mmap", "flock", "fcntl", "link", "linkat", "unlink",
@@ -75,7 +75,7 @@ def btf_flags(btf: BTF) -> dict[str, int]:
     flags["OFF_MNTNS_INUM"] = btf.offsetof("mnt_namespace", "ns") + btf.offsetof("ns_common", "inum")
     flags["SIZEOF_PT_REGS"] = btf.sizeof("pt_regs")
     flags["OFF_PT_REGS_NR"] = btf.offsetof("pt_regs", "orig_ax" if ARCH == "x86_64" else "syscallno")
-    for i, reg in enumerate(("di", "si", "dx")):  # the first syscall arguments (arm64: regs[0..2] at 0)
+    for i, reg in ((1, "si"), (2, "dx")):  # syscall arguments 1 and 2 (arm64: regs[1..2], from 0)
         flags[f"OFF_PT_REGS_ARG{i}"] = btf.offsetof("pt_regs", reg) if ARCH == "x86_64" else 8 * i
     return flags
 

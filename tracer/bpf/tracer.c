@@ -57,7 +57,6 @@ struct job_t {
 };
 struct pbuf_t { char b[PBUF * 2]; };
 struct dkey_t { u64 k1; u64 k2; u32 id; u16 type; u16 origin; };
-struct oargs_t { u64 fname; u32 flags; u32 pad; };
 
 BPF_PERCPU_ARRAY(evbuf, struct event, 2);
 BPF_PERCPU_ARRAY(jobs, struct job_t, 1);
@@ -76,9 +75,20 @@ BPF_ARRAY(kgen, u64, 1);                     /* written by the kernel only */
 BPF_ARRAY(counters, u64, C_NCOUNTERS);
 BPF_PERCPU_ARRAY(sysbits, u64, MAXT * 2 * NR_WORDS);   /* [slot][origin][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, 65536);
-BPF_HASH(open_args, u64, struct oargs_t, 10240);
 
 static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&v, sizeof(v), p); return v; }
+
+/* The user registers of the current task, saved at syscall entry (arguments are still there at
+ * exit; x86_64: the stack top holds them, without padding). */
+static __always_inline void *user_regs(void) {
+    char *stack = rdp((char *)bpf_get_current_task() + OFF_TASK_STACK);
+    return stack + KSTACK_SIZE - SIZEOF_PT_REGS;
+}
+static __always_inline u64 reg_arg(void *regs, u32 off) {
+    u64 v = 0;
+    bpf_probe_read_kernel(&v, sizeof(v), (char *)regs + off);
+    return v;
+}
 
 static __always_inline void count(u32 which) {
     u64 *c = counters.lookup(&which);
@@ -362,38 +372,30 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
 struct enter_args { u64 common; s32 nr; u32 pad; u64 a[6]; };
 struct exit_args { u64 common; s32 nr; u32 pad; s64 ret; };
 
-/* ---------------- open family: resolve the returned fd ---------------- */
-static __always_inline int open_enter(u64 fname, u32 flags) {
-    u64 id = bpf_get_current_pid_tgid();
-    struct oargs_t a = {.fname = fname, .flags = flags};
-    if (open_args.update(&id, &a)) count(C_MAP_FULL);
-    return 0;
-}
+/* ---------------- open family: resolve the returned fd ----------------
+ * Only the exit is hooked: the flags are read from the registers the syscall was entered with. */
 int open_exit_prog(struct exit_args *args) {
     long ret = args->ret;
-    u64 id = bpf_get_current_pid_tgid();
-    struct oargs_t *a = open_args.lookup(&id);
-    if (!a) return 0;
-    u32 flags = a->flags;
-    open_args.delete(&id);
-    if (ret < 0) return 0;
+    s32 nr = args->nr;
+    if (ret < 0 || !classify()) return 0;
+    void *regs = user_regs();
+    u32 flags;
+    if (nr == NR_CREAT) flags = 01101;
+    else if (nr == NR_OPEN) flags = reg_arg(regs, OFF_PT_REGS_ARG1);
+    else if (nr == NR_OPENAT2) {
+        u64 fl = 0;             /* struct open_how.flags is first */
+        bpf_probe_read_user(&fl, sizeof(fl), (void *)reg_arg(regs, OFF_PT_REGS_ARG2));
+        flags = fl;
+    } else flags = reg_arg(regs, OFF_PT_REGS_ARG2);
     u32 mode = flags & 3;
     u32 acc = (mode == 0 || mode == 2) ? A_READ : 0;
     if (mode == 1 || mode == 2) acc |= (flags & 02000) ? A_APPEND : A_WRITE;
     if (flags & 0100) acc |= A_CREATE;
     if (flags & 01000) acc |= A_WRITE;         /* O_TRUNC */
-    if (!classify()) return 0;
     return fd_event(args, ret, acc);
 }
 
-/* ---------------- syscall set; the open family's arguments ----------------
- * The open family is hot, so its entries are taken here from the registers, which costs less
- * than a syscalls:sys_enter_* tracepoint more. */
-static __always_inline u64 reg_arg(void *regs, u32 off) {
-    u64 v = 0;
-    bpf_probe_read_kernel(&v, sizeof(v), (char *)regs + off);
-    return v;
-}
+/* ---------------- syscall set ---------------- */
 RAW_TRACEPOINT_PROBE(sys_enter) {
     struct who *t = classify();
     if (!t) return 0;
@@ -402,15 +404,6 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     u32 i = t->base + (nr >> 6);
     u64 *w = sysbits.lookup(&i);
     if (w) *w |= 1ULL << (nr & 63);
-    void *regs = (void *)ctx->args[0];
-    if (nr == NR_OPENAT) return open_enter(reg_arg(regs, OFF_PT_REGS_ARG1), reg_arg(regs, OFF_PT_REGS_ARG2));
-    if (nr == NR_OPEN) return open_enter(reg_arg(regs, OFF_PT_REGS_ARG0), reg_arg(regs, OFF_PT_REGS_ARG1));
-    if (nr == NR_CREAT) return open_enter(reg_arg(regs, OFF_PT_REGS_ARG0), 01101);
-    if (nr == NR_OPENAT2) {
-        u64 fl = 0;             /* struct open_how.flags is first */
-        bpf_probe_read_user(&fl, sizeof(fl), (void *)reg_arg(regs, OFF_PT_REGS_ARG2));
-        return open_enter(reg_arg(regs, OFF_PT_REGS_ARG1), (u32)fl);
-    }
     return 0;
 }
 
@@ -468,13 +461,7 @@ static __always_inline int rename_event(void *ctx, long olddfd, u64 oldname, lon
     return names_call(ctx);
 }
 /* ---------------- capabilities (no-audit checks filtered) ---------------- */
-static __always_inline u32 cur_syscall(void) {
-    void *task = (void *)bpf_get_current_task();
-    char *stack = rdp((char *)task + OFF_TASK_STACK);
-    s64 nr = -1;
-    bpf_probe_read_kernel(&nr, sizeof(nr), stack + KSTACK_SIZE - SIZEOF_PT_REGS + OFF_PT_REGS_NR);
-    return (u32)nr;
-}
+static __always_inline u32 cur_syscall(void) { return (u32)reg_arg(user_regs(), OFF_PT_REGS_NR); }
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */
     struct who *t = classify();
