@@ -59,14 +59,15 @@ OFFSETS: dict[str, tuple[str, str]] = {
 TAIL_CALLS = (b"walk_path", b"fd_prog", b"names_prog")
 # syscalls during which CAP_SYS_ADMIN is a no-audit check (__vm_enough_memory)
 NOAUDIT_SYSCALLS = ("mmap", "brk", "mremap", "mprotect", "shmat", "execve", "execveat", "munmap")
-# syscall -> its syscalls:sys_enter_* tracepoint, each running sys_enter_prog (which dispatches on
-# the number); the open family's sys_exit_* tracepoints run open_exit_prog, which reads the flags
-# from the saved registers (no entry hook)
-EXIT_SYSCALLS = ("open", "openat", "creat", "openat2")
-ENTER_SYSCALLS = {name: name for name in (
-    "mmap", "flock", "fcntl", "link", "linkat", "unlink",
+# syscall -> the name of its syscalls:sys_exit_* tracepoint, each running sys_exit_prog (which
+# dispatches on the number and reads the arguments from the saved registers)
+SYSCALLS = {name: name for name in (
+    "open", "openat", "creat", "openat2", "mmap", "flock", "fcntl", "link", "linkat", "unlink",
     "unlinkat", "rmdir", "rename", "renameat", "renameat2", "socket", "connect", "bind", "ptrace",
     "mount")} | {"umount2": "umount"}
+# pt_regs members holding syscall arguments 0-4 (arm64: x0 holds the return value at exit)
+ARG_REGS = {"x86_64": ("di", "si", "dx", "r10", "r8"),
+            "aarch64": ("orig_x0", "regs.1", "regs.2", "regs.3", "regs.4")}
 
 
 def btf_flags(btf: BTF) -> dict[str, int]:
@@ -75,15 +76,16 @@ def btf_flags(btf: BTF) -> dict[str, int]:
     flags["OFF_MNTNS_INUM"] = btf.offsetof("mnt_namespace", "ns") + btf.offsetof("ns_common", "inum")
     flags["SIZEOF_PT_REGS"] = btf.sizeof("pt_regs")
     flags["OFF_PT_REGS_NR"] = btf.offsetof("pt_regs", "orig_ax" if ARCH == "x86_64" else "syscallno")
-    for i, reg in ((1, "si"), (2, "dx")):  # syscall arguments 1 and 2 (arm64: regs[1..2], from 0)
-        flags[f"OFF_PT_REGS_ARG{i}"] = btf.offsetof("pt_regs", reg) if ARCH == "x86_64" else 8 * i
+    for i, reg in enumerate(ARG_REGS[ARCH]):
+        base, _, index = reg.partition(".")
+        flags[f"OFF_PT_REGS_ARG{i}"] = btf.offsetof("pt_regs", base) + 8 * int(index or 0)
     return flags
 
 
 def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
     """``btf_flags`` of the running kernel, cached by BTF size, mtime and kernel release."""
     st = os.stat(VMLINUX)
-    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-regs"
+    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5"
     path = os.path.join(cache_dir, "btf-offsets.json")
     with contextlib.suppress(OSError, ValueError):
         with open(path) as f:
@@ -103,7 +105,7 @@ def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
 def cflags(btf: BTF | None = None) -> list[str]:
     """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table."""
     flags = btf_flags(btf) if btf else cached_btf_flags()
-    for name in (*NOAUDIT_SYSCALLS, *ENTER_SYSCALLS, *EXIT_SYSCALLS):
+    for name in (*NOAUDIT_SYSCALLS, *SYSCALLS):
         number = syscall_number(ARCH, name)
         flags[f"NR_{name.upper()}"] = -1 if number is None else number
     return [f"-D{k}={v}" for k, v in sorted(flags.items())]
@@ -145,8 +147,8 @@ def ensure_tracefs() -> None:
 def load(flags: list[str]) -> Any:
     """Compile, load and attach every probe, install the tail-call targets; returns the ``bcc.BPF``.
 
-    The shared syscall programs are attached to the tracepoints of the syscalls this
-    architecture has (arm64 has no open, link, unlink, rmdir or rename)."""
+    The syscall program is attached to the exits of the syscalls this architecture has (arm64
+    has no open, creat, link, unlink, rmdir or rename)."""
     ensure_headers()
     ensure_tracefs()
     from bcc import BPF
@@ -154,9 +156,7 @@ def load(flags: list[str]) -> Any:
     bpf = BPF(text=SOURCE.read_text(), cflags=flags)
     for index, name in enumerate(TAIL_CALLS):
         bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.load_func(name, BPF.TRACEPOINT).fd)
-    present = {call for call in (*ENTER_SYSCALLS, *EXIT_SYSCALLS) if syscall_number(ARCH, call) is not None}
-    for call in sorted(present & set(ENTER_SYSCALLS)):
-        bpf.attach_tracepoint(tp=f"syscalls:sys_enter_{ENTER_SYSCALLS[call]}", fn_name=b"sys_enter_prog")
-    for call in sorted(present & set(EXIT_SYSCALLS)):
-        bpf.attach_tracepoint(tp=f"syscalls:sys_exit_{call}", fn_name=b"open_exit_prog")
+    for call, tracepoint in sorted(SYSCALLS.items()):
+        if syscall_number(ARCH, call) is not None:
+            bpf.attach_tracepoint(tp=f"syscalls:sys_exit_{tracepoint}", fn_name=b"sys_exit_prog")
     return bpf

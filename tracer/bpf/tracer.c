@@ -364,35 +364,32 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     return walk_and_submit(args, 1);
 }
 
-/* ---------------- syscall entries and exits: one program each ----------------
- * Every syscalls:sys_enter_* tracepoint has the same layout (common fields, the syscall number,
- * six arguments), and so has every sys_exit_* one (the number, the return value). One program
- * (sys_enter_prog) is attached to each entry we need and dispatches on the number, and one
- * (open_exit_prog) to the open family's exits, so each is compiled and verified once. */
-struct enter_args { u64 common; s32 nr; u32 pad; u64 a[6]; };
+/* ---------------- syscalls: one program on their exits ----------------
+ * Every syscalls:sys_exit_* tracepoint has the same layout (common fields, the syscall number,
+ * the return value). One program (sys_exit_prog) is attached to the exit of each syscall we
+ * need and dispatches on the number; the arguments are read from the user registers saved at
+ * entry. Exits only: a syscalls:sys_enter_* tracepoint would cost every syscall on the node
+ * more than the exits do (the open family needs its exit for the fd anyway). */
 struct exit_args { u64 common; s32 nr; u32 pad; s64 ret; };
+#define ARG(i) reg_arg(regs, OFF_PT_REGS_ARG##i)
 
-/* ---------------- open family: resolve the returned fd ----------------
- * Only the exit is hooked: the flags are read from the registers the syscall was entered with. */
-int open_exit_prog(struct exit_args *args) {
-    long ret = args->ret;
-    s32 nr = args->nr;
-    if (ret < 0 || !classify()) return 0;
-    void *regs = user_regs();
+/* ---------------- open family: resolve the returned fd ---------------- */
+static __always_inline int open_done(void *ctx, s32 nr, long ret, void *regs) {
+    if (ret < 0) return 0;
     u32 flags;
     if (nr == NR_CREAT) flags = 01101;
-    else if (nr == NR_OPEN) flags = reg_arg(regs, OFF_PT_REGS_ARG1);
+    else if (nr == NR_OPEN) flags = ARG(1);
     else if (nr == NR_OPENAT2) {
         u64 fl = 0;             /* struct open_how.flags is first */
-        bpf_probe_read_user(&fl, sizeof(fl), (void *)reg_arg(regs, OFF_PT_REGS_ARG2));
+        bpf_probe_read_user(&fl, sizeof(fl), (void *)ARG(2));
         flags = fl;
-    } else flags = reg_arg(regs, OFF_PT_REGS_ARG2);
+    } else flags = ARG(2);
     u32 mode = flags & 3;
     u32 acc = (mode == 0 || mode == 2) ? A_READ : 0;
     if (mode == 1 || mode == 2) acc |= (flags & 02000) ? A_APPEND : A_WRITE;
     if (flags & 0100) acc |= A_CREATE;
     if (flags & 01000) acc |= A_WRITE;         /* O_TRUNC */
-    return fd_event(args, ret, acc);
+    return fd_event(ctx, ret, acc);
 }
 
 /* ---------------- syscall set ---------------- */
@@ -519,32 +516,34 @@ static __always_inline int mount_event(void *ctx, struct who *t, u32 type, u64 d
     return 0;
 }
 
-/* The one program on every syscall entry we trace (program.ENTER_SYSCALLS). */
-int sys_enter_prog(struct enter_args *args) {
+/* The one program on the exit of every syscall we trace (program.SYSCALLS). */
+int sys_exit_prog(struct exit_args *args) {
     struct who *t = classify();
     if (!t) return 0;
     s32 nr = args->nr;
-    u64 a[6] = {};              /* copied, not read from ctx: a direct read past the shortest
-                                   record (unlink: one argument) would fail to attach */
-    bpf_probe_read_kernel(a, sizeof(a), args->a);
-    u64 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    void *regs = user_regs();
+    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2)
+        return open_done(args, nr, args->ret, regs);
     if (nr == NR_MMAP)          /* mmap(PROT_EXEC, fd) */
-        return (a2 & 4) && (long)a[4] >= 0 ? fd_event(args, (long)a[4], A_MMAP) : 0;
-    if (nr == NR_FLOCK) return fd_event(args, (long)a0, A_LOCK);
-    if (nr == NR_FCNTL)         /* F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW */
-        return (a1 == 6 || a1 == 7 || a1 == 37 || a1 == 38) ? fd_event(args, (long)a0, A_LOCK) : 0;
-    if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, a1);
-    if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)a2, a3);
-    if (nr == NR_UNLINK || nr == NR_RMDIR) return name_event(args, A_DELETE, AT_FDCWD, a0);
-    if (nr == NR_UNLINKAT) return name_event(args, A_DELETE, (long)a0, a1);
-    if (nr == NR_RENAME) return rename_event(args, AT_FDCWD, a0, AT_FDCWD, a1);
-    if (nr == NR_RENAMEAT || nr == NR_RENAMEAT2) return rename_event(args, (long)a0, a1, (long)a2, a3);
-    if (nr == NR_SOCKET) return socket_event(args, t, a0, a1, a2);
-    if (nr == NR_CONNECT) return sockaddr_event(args, t, EV_CONNECT, a1, (long)a2);
-    if (nr == NR_BIND) return sockaddr_event(args, t, EV_BIND, a1, (long)a2);
-    if (nr == NR_PTRACE) return ptrace_event(args, t, (s64)a0, (s64)a1);
-    if (nr == NR_MOUNT) return mount_event(args, t, EV_MOUNT, a0, a1, a2, a3);
-    if (nr == NR_UMOUNT2) return mount_event(args, t, EV_UMOUNT, 0, a0, 0, a1);
+        return (ARG(2) & 4) && (long)ARG(4) >= 0 ? fd_event(args, (long)ARG(4), A_MMAP) : 0;
+    if (nr == NR_FLOCK) return fd_event(args, (long)ARG(0), A_LOCK);
+    if (nr == NR_FCNTL) {       /* F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW */
+        u64 cmd = ARG(1);
+        return (cmd == 6 || cmd == 7 || cmd == 37 || cmd == 38) ? fd_event(args, (long)ARG(0), A_LOCK) : 0;
+    }
+    if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, ARG(1));
+    if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)ARG(2), ARG(3));
+    if (nr == NR_UNLINK || nr == NR_RMDIR) return name_event(args, A_DELETE, AT_FDCWD, ARG(0));
+    if (nr == NR_UNLINKAT) return name_event(args, A_DELETE, (long)ARG(0), ARG(1));
+    if (nr == NR_RENAME) return rename_event(args, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1));
+    if (nr == NR_RENAMEAT || nr == NR_RENAMEAT2)
+        return rename_event(args, (long)ARG(0), ARG(1), (long)ARG(2), ARG(3));
+    if (nr == NR_SOCKET) return socket_event(args, t, ARG(0), ARG(1), ARG(2));
+    if (nr == NR_CONNECT) return sockaddr_event(args, t, EV_CONNECT, ARG(1), (long)ARG(2));
+    if (nr == NR_BIND) return sockaddr_event(args, t, EV_BIND, ARG(1), (long)ARG(2));
+    if (nr == NR_PTRACE) return ptrace_event(args, t, (s64)ARG(0), (s64)ARG(1));
+    if (nr == NR_MOUNT) return mount_event(args, t, EV_MOUNT, ARG(0), ARG(1), ARG(2), ARG(3));
+    if (nr == NR_UMOUNT2) return mount_event(args, t, EV_UMOUNT, 0, ARG(0), 0, ARG(1));
     return 0;
 }
 
