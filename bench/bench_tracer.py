@@ -1,12 +1,13 @@
 """Tracer overhead: ratios against an untraced baseline measured in the same run.
 
 Measures, for processes in a targeted cgroup: a getppid loop (pure syscall cost, next to the
-floor of an empty raw ``sys_enter`` program), archiving /usr trees with tar (a realistic
-workload of over a second), first-occurrence file events lost while a process opens files at
-over 100,000 opens/s, the tracer's start time (process start until a target is acknowledged,
-BCC compile included) and its RSS. Baseline, floor and traced runs are interleaved in pairs
-(the tracer is started afresh for each pair) and ratios are medians over the pairs, because
-the machine is small and shared. Needs root, BPF and gcc.
+floor of an empty raw ``sys_enter`` program), archiving /usr trees with tar once (a realistic
+workload of over a second in which every open is a first occurrence: the worst case) and five
+times in one traced session (the steady state, where files repeat), first-occurrence file events
+lost while a process opens files at over 100,000 opens/s, the tracer's start time (process start
+until a target is acknowledged, BCC compile included) and its RSS. Baseline, floor and traced
+runs are interleaved in pairs (the tracer is started afresh for each pair) and ratios are medians
+over the pairs, because the machine is small and shared. Needs root, BPF and gcc.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ int main(int argc, char **argv) {
 }
 """
 REPS = 5
+PASSES = 5  # tar passes over the same trees in one traced session: the steady state
+TAR_SYSCALLS = 985_000  # syscalls of one tar pass over TAR_TREES (strace -f -c, this VM)
 TAR_ROOT = "/usr"
 TAR_TREES = ("share", "include", "lib/python3", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu")
 EMPTY_PROBE = (
@@ -75,10 +78,22 @@ def in_cgroup(cgroup: str, argv: list[str]) -> float:
         return wall
 
 
-def workloads(cgroup: str, tool: str) -> dict[str, float]:
-    trees = [t for t in TAR_TREES if os.path.isdir(os.path.join(TAR_ROOT, t))]
-    tar = ["sh", "-c", f"tar -cf - -C {TAR_ROOT} {' '.join(trees)} 2>/dev/null | cat > /dev/null"]
-    return {"getppid": in_cgroup(cgroup, [tool, "getppid", "1000000"]), "tar": in_cgroup(cgroup, tar)}
+def tar_command(passes: int) -> list[str]:
+    """``passes`` archives of the trees; prints the seconds each pass took, on one line."""
+    trees = " ".join(t for t in TAR_TREES if os.path.isdir(os.path.join(TAR_ROOT, t)))
+    one = f"tar -cf - -C {TAR_ROOT} {trees} 2>/dev/null | cat > /dev/null"
+    return ["sh", "-c", f"for i in $(seq {passes}); do t=$(date +%s.%N); {one}; "
+                        f'echo "$(date +%s.%N) - $t" | bc; done | paste -sd+ | bc']
+
+
+def workloads(cgroup: str, tool: str, tracer: TracerProcess | None = None) -> dict[str, float]:
+    """getppid and one tar pass, then (with a fresh target when traced) PASSES tar passes."""
+    done = {"getppid": in_cgroup(cgroup, [tool, "getppid", "1000000"]),
+            "tar": in_cgroup(cgroup, tar_command(1))}
+    if tracer:
+        tracer.remove("bench")
+        tracer.add("bench-steady", f"cgroup={cgroup}")
+    return {**done, "tar_steady": in_cgroup(cgroup, tar_command(PASSES))}
 
 
 def floor(cgroup: str, tool: str) -> float:
@@ -101,18 +116,20 @@ def pair(cgroup: str, tool: str) -> dict[str, float]:
     try:
         tracer.add("bench", f"cgroup={cgroup}")
         start = time.monotonic() - started
-        traced = workloads(cgroup, tool)
+        traced = workloads(cgroup, tool, tracer)
     finally:
         tracer.stop()
     return {"base_getppid": base["getppid"], "base_tar": base["tar"], "floor": empty,
-            "getppid": traced["getppid"], "tar": traced["tar"], "start": start,
+            "base_steady": base["tar_steady"], "getppid": traced["getppid"], "tar": traced["tar"],
+            "steady": traced["tar_steady"], "start": start, "start_best": start,
             "r_getppid": traced["getppid"] / base["getppid"], "r_tar": traced["tar"] / base["tar"],
-            "r_floor": empty / base["getppid"]}
+            "r_steady": traced["tar_steady"] / base["tar_steady"], "r_floor": empty / base["getppid"]}
 
 
 def medians(cgroup: str, tool: str) -> dict[str, float]:
     pairs = [pair(cgroup, tool) for _ in range(REPS)]
-    return {key: statistics.median(p[key] for p in pairs) for key in pairs[0]}
+    found = {key: statistics.median(p[key] for p in pairs) for key in pairs[0]}
+    return {**found, "start_best": min(p["start"] for p in pairs)}
 
 
 def rss_mib(pid: int) -> float:
@@ -148,7 +165,7 @@ def storms(cgroup: str, tool: str, scratch: str) -> tuple[dict[str, float], list
     stats = [e for e in events if e["kind"] == "stats"][-1]
     notes = [f"{rate:,.0f} opens/s over {n:,} files: {missing} first-occurrence events missing"
              for (rate, missing), n in zip(storm, (1_000, 20_000), strict=True)]
-    notes.append(f"perf-buffer losses {stats['lost_events']}, map full {stats['map_full']}")
+    notes.append(f"ring-buffer losses {stats['lost_events']}, map full {stats['map_full']}")
     return {"rss": rss, "missing_1k": storm[0][1], "missing_20k": storm[1][1]}, notes
 
 
@@ -178,21 +195,24 @@ def report(t: dict[str, float], notes: list[str]) -> str:
     def ok(good: bool) -> str:
         return "met" if good else "**missed**"
 
-    gp, tar, fl = t["r_getppid"], t["r_tar"], t["r_floor"]
+    gp, tar, fl, steady = t["r_getppid"], t["r_tar"], t["r_floor"], t["r_steady"]
     trees = ", ".join(x for x in TAR_TREES if os.path.isdir(os.path.join(TAR_ROOT, x)))
     rows = [
         f"| getppid loop, 1e6 calls | {t['base_getppid']:.3f} s | {t['getppid']:.3f} s | ×{gp:.2f} | ≤ 1.9× "
         f"| {ok(gp <= 1.9)} |",
         f"| floor: getppid under an empty raw sys_enter program | {t['base_getppid']:.3f} s "
         f"| {t['floor']:.3f} s | ×{fl:.2f} | – | – |",
-        f"| tar of {TAR_ROOT} ({trees}) | {t['base_tar']:.3f} s | {t['tar']:.3f} s | ×{tar:.2f} | ≤ 1.05× "
-        f"| {ok(tar <= 1.05)} |",
+        f"| tar of {TAR_ROOT} ({trees}), once: every open a first occurrence (worst case) "
+        f"| {t['base_tar']:.3f} s | {t['tar']:.3f} s | ×{tar:.2f} | ≤ 1.05× | {ok(tar <= 1.05)} |",
+        f"| the same tar {PASSES} times in one traced session (steady state: files repeat) "
+        f"| {t['base_steady']:.3f} s | {t['steady']:.3f} s | ×{steady:.2f} | ≤ 1.05× "
+        f"| {ok(steady <= 1.05)} |",
         f"| lost first occurrences at >100k opens/s (1k files) | – | {t['missing_1k']:.0f} | – | 0 | "
         f"{ok(t['missing_1k'] == 0)} |",
         f"| lost first occurrences at >100k opens/s (20k files) | – | {t['missing_20k']:.0f} | – | 0 | "
         f"{ok(t['missing_20k'] == 0)} |",
-        f"| tracer start (spawn → target acknowledged) | – | {t['start']:.2f} s | – | < 1 s "
-        f"| {ok(t['start'] < 1)} |",
+        f"| tracer start (spawn → target acknowledged), median (best) | – | {t['start']:.2f} s "
+        f"({t['start_best']:.2f} s) | – | < 1 s | {ok(t['start'] < 1)} |",
         f"| tracer RSS | – | {t['rss']:.0f} MiB | – | ≤ 256 MiB | {ok(t['rss'] <= 256)} |",
     ]
     head = ["## Tracer overhead", "",
@@ -200,7 +220,23 @@ def report(t: dict[str, float], notes: list[str]) -> str:
             f"pair) in a targeted cgroup-v2 child; ratios are medians of per-pair ratios. "
             f"Python {sys.version.split()[0]}, all probes attached.", "",
             "| measure | baseline | traced | ratio | target | |", "|---|---|---|---|---|---|"]
-    return "\n".join(head + rows + ["", *[f"- {n}" for n in notes]]) + "\n"
+    return "\n".join(head + rows + ["", *[f"- {n}" for n in notes + costs(t)]]) + "\n"
+
+
+def costs(t: dict[str, float]) -> list[str]:
+    """Where the traced time goes, from this run's numbers."""
+    per_call = (t["getppid"] - t["base_getppid"]) * 1e3   # ns per syscall (1e6 calls)
+    floor_ns = (t["floor"] - t["base_getppid"]) * 1e3
+    return [
+        f"every syscall of a target costs {per_call:.0f} ns more; {floor_ns:.0f} ns of it is the floor of "
+        "any raw sys_enter program (syscall tracing on), the rest the target lookup, the syscall-set "
+        "bitmap and the syscall-exit hook (the open family needs its exit for the fd)",
+        f"one tar pass makes about {TAR_SYSCALLS:,} syscalls (strace -c), so the per-syscall cost alone "
+        f"is about ×{1 + TAR_SYSCALLS * per_call * 1e-9 / t['base_tar']:.2f} on a pass, before any file "
+        "event: the steady-state target is below what a syscall-set tracer costs on this workload",
+        "once (worst case): every open is a first occurrence, resolved in the kernel (path walk), "
+        "copied into the ring buffer and decoded in Python on the second core, which tar and cat use",
+    ]
 
 
 if __name__ == "__main__":
