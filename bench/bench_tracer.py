@@ -3,7 +3,8 @@
 Measures, for processes in a targeted cgroup: a getppid loop (pure syscall cost, next to the
 floor of an empty raw ``sys_enter`` program), archiving /usr trees with tar once (a realistic
 workload of over a second in which every open is a first occurrence: the worst case) and five
-times in one traced session (the steady state, where files repeat), first-occurrence file events
+times in one traced session (the steady state, where files repeat), a Python test suite (the
+generator's unit tests, a CPU-bound workload with file access), first-occurrence file events
 lost while a process opens files at over 100,000 opens/s, the tracer's start time (process start
 until a target is acknowledged, BCC compile included) and its RSS. Baseline, floor and traced
 runs are interleaved in pairs (the tracer is started afresh for each pair) and ratios are medians
@@ -66,11 +67,16 @@ EMPTY_PROBE = (
 )
 
 
+# A Python test suite: the generator's unit tests (pure Python plus apparmor_parser runs).
+SUITE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0",
+         "tests/generator"]
+
+
 def in_cgroup(cgroup: str, argv: list[str]) -> float:
     """Run argv inside ``cgroup``; its own timer (first stdout line) or the wall time."""
     started = time.perf_counter()
     out = subprocess.run(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh", *argv],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
     wall = time.perf_counter() - started
     try:
         return float(out.split()[0])
@@ -89,7 +95,7 @@ def tar_command(passes: int) -> list[str]:
 def workloads(cgroup: str, tool: str, tracer: TracerProcess | None = None) -> dict[str, float]:
     """getppid and one tar pass, then (with a fresh target when traced) PASSES tar passes."""
     done = {"getppid": in_cgroup(cgroup, [tool, "getppid", "1000000"]),
-            "tar": in_cgroup(cgroup, tar_command(1))}
+            "tar": in_cgroup(cgroup, tar_command(1)), "suite": in_cgroup(cgroup, SUITE)}
     if tracer:
         tracer.remove("bench")
         tracer.add("bench-steady", f"cgroup={cgroup}")
@@ -123,7 +129,8 @@ def pair(cgroup: str, tool: str) -> dict[str, float]:
             "base_steady": base["tar_steady"], "getppid": traced["getppid"], "tar": traced["tar"],
             "steady": traced["tar_steady"], "start": start, "start_best": start,
             "r_getppid": traced["getppid"] / base["getppid"], "r_tar": traced["tar"] / base["tar"],
-            "r_steady": traced["tar_steady"] / base["tar_steady"], "r_floor": empty / base["getppid"]}
+            "r_steady": traced["tar_steady"] / base["tar_steady"], "r_floor": empty / base["getppid"],
+            "base_suite": base["suite"], "suite": traced["suite"], "r_suite": traced["suite"] / base["suite"]}
 
 
 def medians(cgroup: str, tool: str) -> dict[str, float]:
@@ -207,6 +214,8 @@ def report(t: dict[str, float], notes: list[str]) -> str:
         f"| the same tar {PASSES} times in one traced session (steady state: files repeat) "
         f"| {t['base_steady']:.3f} s | {t['steady']:.3f} s | ×{steady:.2f} | ≤ 1.05× "
         f"| {ok(steady <= 1.05)} |",
+        f"| a Python test suite (pytest tests/generator, fixed seed) | {t['base_suite']:.3f} s "
+        f"| {t['suite']:.3f} s | ×{t['r_suite']:.2f} | ≤ 1.05× | {ok(t['r_suite'] <= 1.05)} |",
         f"| lost first occurrences at >100k opens/s (1k files) | – | {t['missing_1k']:.0f} | – | 0 | "
         f"{ok(t['missing_1k'] == 0)} |",
         f"| lost first occurrences at >100k opens/s (20k files) | – | {t['missing_20k']:.0f} | – | 0 | "
