@@ -14,6 +14,7 @@ import os
 import struct
 from typing import Any, NamedTuple
 
+from generator.capabilities import CAPABILITY_NAMES
 from generator.events import SCHEMA_VERSION
 
 (EV_EXEC, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL, EV_MOUNT,
@@ -23,14 +24,6 @@ ACCESS_BITS: tuple[tuple[int, str], ...] = (
     (128, "delete"), (256, "rename"),
 )
 NAME_ACCESSES = 32 | 128 | 256  # link, delete, rename: the name as given, joined to its directory
-CAPABILITIES = (
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
-)
 DOMAINS = {1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet", 4: "ipx", 5: "appletalk",
            9: "x25", 15: "key", 29: "can", 30: "tipc", 31: "bluetooth", 38: "alg", 40: "vsock"}
 SOCK_TYPES = {1: "stream", 2: "dgram", 3: "raw", 4: "rdm", 5: "seqpacket", 10: "packet"}
@@ -138,7 +131,7 @@ def to_event(raw: Raw, peer_in_target: bool = False) -> dict[str, Any] | None:
         event = {**base(raw, "file"), "path": path, "access": access_names(raw.a0), "owner": bool(raw.a1)}
         return {**event, "truncated": True} if raw.truncated else event
     if raw.type == EV_CAP:
-        name = CAPABILITIES[raw.a0] if raw.a0 < len(CAPABILITIES) else str(raw.a0)
+        name = CAPABILITY_NAMES[raw.a0] if raw.a0 < len(CAPABILITY_NAMES) else str(raw.a0)
         return {**base(raw, "capability"), "name": name}
     if raw.type == EV_SOCKET:
         return {**base(raw, "socket"), "domain": DOMAINS.get(raw.a0, str(raw.a0)),
