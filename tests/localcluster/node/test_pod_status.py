@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from localcluster.node import NodeSimulator
 from tests.localcluster.node.support import (
@@ -78,7 +75,6 @@ def test_a_container_without_command_or_args_waits_with_a_config_error(node: Nod
     assert status["containerStatuses"][0]["state"]["waiting"]["reason"] == "CreateContainerConfigError"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the node simulator needs root")
 def test_a_restarted_simulator_reports_and_stops_the_pods_it_finds_in_its_state_dir(
     state_dir: Path, seccomp_dir: Path
 ) -> None:
