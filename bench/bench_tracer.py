@@ -153,8 +153,7 @@ def open_storm(tracer: TracerProcess, cgroup: str, tool: str, scratch: str, file
         (directory / f"f{i}").touch()
     opens = 200_000
     seconds = in_cgroup(cgroup, [tool, "opens", str(opens), str(directory), str(files)])
-    tracer.send("flush")
-    time.sleep(1.0)
+    tracer.command("flush", "bench")  # acknowledged once every record before it is out
     prefix = f"{directory}/"
     seen = {e["path"] for e in tracer.events if e.get("kind") == "file" and e["path"].startswith(prefix)}
     return opens / seconds, files - len(seen)

@@ -8,43 +8,23 @@ so tests can also start processes that join later, like ``kubectl exec``.
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+from agent.localmode import TracerClient, remove_cgroup
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CGROUP_ROOT = "/sys/fs/cgroup/unified"
 Event = dict[str, Any]
 
 
-class TracerProcess:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.cond = threading.Condition()
-        self.stderr = open(f"/tmp/varmor-test-tracer-{os.getpid()}.log", "w+")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "tracer"], cwd=ROOT, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self.cond:
-                self.events.append(json.loads(line))
-                self.cond.notify_all()
-
-    def send(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
+class TracerProcess(TracerClient):
+    """The product's tracer client, with the waits tests need."""
 
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 30.0) -> Event:
         deadline = time.monotonic() + timeout
@@ -55,32 +35,19 @@ class TracerProcess:
                         return event
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
-                    self.stderr.seek(0)
-                    raise AssertionError(f"no matching event; tracer log:\n{self.stderr.read()[-3000:]}")
+                    raise AssertionError("no matching event; tracer log:\n" + "\n".join(self.errors))
                 self.cond.wait(left)
 
-    def of(self, target: str) -> list[Event]:
-        with self.cond:
-            return [e for e in self.events if e.get("target") == target]
-
     def add(self, name: str, spec: str) -> None:
-        count = sum(1 for e in self.of(name) if e["kind"] == "stats")
-        self.send(f"add {name} {spec}")
-        self.wait_for(lambda e: e["kind"] == "stats" and e["target"] == name
-                      and sum(1 for x in self.of(name) if x["kind"] == "stats") > count)
+        self.command(f"add {name} {spec}", name)
 
     def remove(self, name: str) -> list[Event]:
         """Stop tracing ``name``; returns all its events (the last two: syscalls, stats)."""
-        count = sum(1 for e in self.of(name) if e["kind"] == "stats")
-        self.send(f"remove {name}")
-        self.wait_for(lambda e: e["kind"] == "stats" and e["target"] == name
-                      and sum(1 for x in self.of(name) if x["kind"] == "stats") > count)
+        self.command(f"remove {name}", name)
         return self.of(name)
 
     def stop(self) -> None:
-        self.send("stop")
-        self.proc.wait(timeout=30)
-        self.stderr.close()
+        self.close()
 
 
 class Container:
@@ -88,6 +55,7 @@ class Container:
 
     def __init__(self, script: str, name: str = "") -> None:
         self.name = name or f"ctr-{uuid.uuid4().hex[:8]}"
+        self.released = False
         self.cgroup = os.path.join(CGROUP_ROOT, f"varmor-test-{self.name}")
         os.makedirs(self.cgroup)
         self.init = subprocess.Popen(
@@ -98,9 +66,16 @@ class Container:
             assert time.monotonic() < deadline, "init did not join its cgroup"
             time.sleep(0.01)
 
+    def release(self) -> None:
+        """Let the init run its script without waiting for it (to join processes meanwhile)."""
+        assert self.init.stdin is not None
+        self.init.stdin.write("go\n")
+        self.init.stdin.flush()
+        self.released = True
+
     def run(self, timeout: float = 60) -> str:
-        """Release the init and wait for the script; returns its output."""
-        out, _ = self.init.communicate("go\n", timeout=timeout)
+        """Release the init (unless done) and wait for the script; returns its output."""
+        out, _ = self.init.communicate(None if self.released else "go\n", timeout=timeout)
         return out
 
     def join(self, command: str) -> subprocess.CompletedProcess[str]:
@@ -112,12 +87,7 @@ class Container:
         if self.init.poll() is None:
             self.init.kill()
             self.init.wait()
-        for _ in range(100):
-            try:
-                os.rmdir(self.cgroup)
-                return
-            except OSError:
-                time.sleep(0.05)
+        remove_cgroup(self.cgroup)
 
 
 def files(events: list[Event]) -> dict[str, set[str]]:

@@ -15,8 +15,7 @@ def test_a_process_that_joins_the_cgroup_later_is_recorded_and_marked_as_exec(tr
     ctr = Container("cat /etc/hostname > /dev/null; sleep 2")
     try:
         tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.init.stdin.write("go\n")  # type: ignore[union-attr]
-        ctr.init.stdin.flush()  # type: ignore[union-attr]
+        ctr.release()
         ctr.join("cat /etc/passwd > /dev/null")
         ctr.run()
         events = tracer.remove(ctr.name)
@@ -89,8 +88,7 @@ def test_syscalls_of_joined_processes_arrive_in_their_own_exec_syscalls_event(tr
     ctr = Container("sleep 2")
     try:
         tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.init.stdin.write("go\n")  # type: ignore[union-attr]
-        ctr.init.stdin.flush()  # type: ignore[union-attr]
+        ctr.release()
         ctr.join("nproc > /dev/null")
         ctr.run()
         events = tracer.remove(ctr.name)
