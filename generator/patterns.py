@@ -28,11 +28,6 @@ def escape_literal(path: str) -> str:
     return "".join("\\" + c if c in SPECIALS else c for c in path)
 
 
-def unescape(pattern: str) -> str:
-    """Inverse of ``escape_literal`` for display (globs stay as they are)."""
-    return re.sub(r"\\(.)", r"\1", pattern, flags=re.DOTALL)
-
-
 def check_pattern(pattern: str) -> str | None:
     """The reason ``pattern`` cannot be rendered safely, or None when it can."""
     if not pattern.startswith("/"):
