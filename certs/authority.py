@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-SERVICE_NAME = "varmor-webhook-svc"
+from api.names import WEBHOOK_SERVICE as SERVICE_NAME
+
 CA_COMMON_NAME = "varmor-webhook-ca"
 VALIDITY = datetime.timedelta(days=365)
 BACKDATE = datetime.timedelta(hours=1)

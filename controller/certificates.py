@@ -18,11 +18,11 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from api.names import WEBHOOK_CONFIGURATIONS as CONFIGURATIONS
+from api.names import WEBHOOK_SERVICE as SERVICE
 from certs.authority import CertBundle
 
 log = logging.getLogger(__name__)
-SERVICE = "varmor-webhook-svc"
-CONFIGURATIONS = ("varmor-resource-mutating-webhook-cfg", "varmor-policy-validating-webhook-cfg")
 
 
 def _b64(data: bytes) -> str:

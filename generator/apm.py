@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from api.names import API_VERSION, ARMOR_PROFILE_MODEL, CRD_INTERNAL, DEFAULT_INSTALL_NAMESPACE
 from generator.codec import from_data, to_data
 from generator.models import BehaviorModel
 from generator.render import RenderError, render_apparmor, render_seccomp
-
-API_VERSION = "crd.varmor.org/v1beta1"
 
 
 @dataclass(frozen=True)
@@ -46,15 +45,16 @@ def profile_section(model: BehaviorModel, name: str, enforcer: str = "", mode: s
 
 
 def armor_profile_model(
-    model: BehaviorModel, name: str, namespace: str = "varmor", enforcer: str = "", mode: str = ""
+    model: BehaviorModel, name: str, namespace: str = DEFAULT_INSTALL_NAMESPACE, enforcer: str = "",
+    mode: str = "",
 ) -> dict[str, Any]:
     data = to_data(model)
     data["profile"] = profile_section(model, name, enforcer, mode)
     return {
         "apiVersion": API_VERSION,
-        "kind": "ArmorProfileModel",
+        "kind": ARMOR_PROFILE_MODEL,
         "metadata": {"name": name, "namespace": namespace},
-        "storageType": "CRDInternal",
+        "storageType": CRD_INTERNAL,
         "data": data,
         "status": {"ready": True},
     }

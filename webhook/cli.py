@@ -14,6 +14,7 @@ import argparse
 import logging
 import pathlib
 
+from api.names import DEFAULT_INSTALL_NAMESPACE
 from webhook.settings import DEFAULT_MAX_BODY, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     parser.add_argument("--policy-file", type=pathlib.Path, action="append", default=[],
                         help="YAML with VarmorPolicy/VarmorClusterPolicy documents (repeatable)")
-    parser.add_argument("--namespace", default="varmor", help="install namespace (default varmor)")
+    parser.add_argument("--namespace", default=DEFAULT_INSTALL_NAMESPACE,
+                        help=f"install namespace (default {DEFAULT_INSTALL_NAMESPACE})")
     parser.add_argument("--address", action="append", default=[],
                         help="extra DNS name or IP for the serving certificate (repeatable)")
     parser.add_argument("--kubernetes-version", default="1.30",

@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from api.names import DEFAULT_INSTALL_NAMESPACE, VARMOR_POLICY
+
 log = logging.getLogger(__name__)
 
 
@@ -35,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--filename", action="append", required=True,
                         help="YAML of Deployments, StatefulSets, DaemonSets or Pods; - for stdin")
     parser.add_argument("--kubernetes-version", default="1.30", help="target cluster version (default 1.30)")
-    parser.add_argument("--namespace", default="varmor", help="install namespace (default varmor)")
+    parser.add_argument("--namespace", default=DEFAULT_INSTALL_NAMESPACE,
+                        help=f"install namespace (default {DEFAULT_INSTALL_NAMESPACE})")
 
 
 def _read(name: str) -> str:
@@ -59,6 +62,14 @@ def _objects(files: tuple[str, ...]) -> list[dict[str, Any]]:
     return objects
 
 
+def _check_namespaces(policies: list[dict[str, Any]]) -> None:
+    """A VarmorPolicy is namespaced: without ``metadata.namespace`` it could select nothing."""
+    for policy in policies:
+        if policy.get("kind") == VARMOR_POLICY and not (policy.get("metadata") or {}).get("namespace"):
+            raise ValueError(f"VarmorPolicy {policy['metadata']['name']} has no metadata.namespace; "
+                             "a VarmorPolicy only selects objects of its own namespace")
+
+
 def run(args: argparse.Namespace) -> int:
     import datetime
 
@@ -74,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = MutationOptions(settings.install_namespace, apparmor_ga(settings.kubernetes_version))
         policies = FilePolicySource(settings.policy_files).policies()
+        _check_namespaces(policies)
         objects = _objects(settings.object_files)
     except (ValueError, OSError, yaml.YAMLError) as err:
-        log.error("Could not read the input: %s", err)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     now, results = datetime.datetime.now(datetime.UTC), []
     for obj in objects:

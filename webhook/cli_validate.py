@@ -16,6 +16,8 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
+from api.names import DEFAULT_INSTALL_NAMESPACE
+
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +32,8 @@ class ValidateSettings:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", type=pathlib.Path, required=True, help="YAML of the policy to check")
     parser.add_argument("--old", type=pathlib.Path, help="YAML of the current policy (validates an update)")
-    parser.add_argument("--namespace", default="varmor", help="install namespace (default varmor)")
+    parser.add_argument("--namespace", default=DEFAULT_INSTALL_NAMESPACE,
+                        help=f"install namespace (default {DEFAULT_INSTALL_NAMESPACE})")
     parser.add_argument("--disable-behavior-modeling", action="store_true",
                         help="validate as a manager started without BehaviorModeling")
 
@@ -46,8 +49,8 @@ def _label(policy: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from api.validation import ValidationOptions, validate_create, validate_update
     from webhook.policies import load_policy_documents
-    from webhook.validating import ValidationOptions, validate_create, validate_update
 
     settings = ValidateSettings(args.policy, args.old, args.namespace, not args.disable_behavior_modeling)
     options = ValidationOptions(settings.install_namespace, settings.behavior_modeling_enabled)

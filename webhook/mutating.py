@@ -18,18 +18,22 @@ from typing import Any
 
 import jsonpatch
 
-from webhook.policies import APPARMOR, BPF, SECCOMP, PolicyView, ordered_views
+from api.conditions import rfc3339
+from api.names import (
+    APPARMOR_KUBERNETES,
+    APPARMOR_VARMOR,
+    BPF_VARMOR,
+    DEFAULT_INSTALL_NAMESPACE,
+    MUTATED_AT,
+    SECCOMP_VARMOR,
+    TARGET_KINDS,
+    UNCONFINED,
+)
+from api.selectors import SelectorError, matches
+from api.types import APPARMOR, BPF, SECCOMP, PolicyView, ordered_views
 from webhook.reviews import AdmissionRequest, AdmissionResponse, allow
-from webhook.selectors import SelectorError, matches
 
-APPARMOR_VARMOR = "container.apparmor.security.beta.varmor.org/"
-APPARMOR_KUBERNETES = "container.apparmor.security.beta.kubernetes.io/"
-SECCOMP_VARMOR = "container.seccomp.security.beta.varmor.org/"
-BPF_VARMOR = "container.bpf.security.beta.varmor.org/"
-MUTATED_AT = "webhook.varmor.org/mutatedAt"
-UNCONFINED = "unconfined"
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-TARGET_KINDS = (*WORKLOAD_KINDS, "Pod")
+__all__ = ["MUTATED_AT", "MutationOptions", "Wiring", "mutate_object", "mutate_request", "rfc3339", "wire"]
 
 
 class ShapeError(ValueError):
@@ -40,7 +44,7 @@ class ShapeError(ValueError):
 class MutationOptions:
     """Manager-wide settings that shape the patch."""
 
-    install_namespace: str = "varmor"
+    install_namespace: str = DEFAULT_INSTALL_NAMESPACE
     apparmor_ga: bool = True  # Kubernetes >= 1.30: securityContext.appArmorProfile
     bpf_exclusive_mode: bool = False
 
@@ -170,10 +174,6 @@ def _wire_seccomp(pod: _Pod, index: int, name: str, wiring: Wiring) -> None:
         profile = {"type": "Localhost", "localhostProfile": wiring.profile}
     _child(pod.containers[index], "securityContext")["seccompProfile"] = profile
     pod.touched = True
-
-
-def rfc3339(now: datetime.datetime) -> str:
-    return now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def wire(obj: Mapping[str, Any], kind: str, wiring: Wiring, now: datetime.datetime) -> dict[str, Any] | None:

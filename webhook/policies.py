@@ -1,40 +1,19 @@
-"""A read-only view of VarmorPolicy / VarmorClusterPolicy objects, and where they come from.
+"""Where VarmorPolicy / VarmorClusterPolicy objects come from.
 
 ``PolicySource`` is the port: the manager feeds it from a watch; ``FilePolicySource`` reads
 YAML files (one or more documents), ``StaticPolicySource`` holds a list. Objects stay plain dicts
-(never re-serialised); ``view`` extracts what matching needs. Enforcer strings are parsed by
-substring, case-insensitively, as upstream's ``GetEnforcerType`` does (spec §1.1).
+(never re-serialised); ``api.types.view`` extracts what matching needs.
 """
 
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import yaml
 
-from generator.profilenames import cluster_policy_profile_name, policy_profile_name
-
-PolicyKind = Literal["VarmorPolicy", "VarmorClusterPolicy"]
-POLICY_KINDS: tuple[PolicyKind, ...] = ("VarmorPolicy", "VarmorClusterPolicy")
-API_VERSION = "crd.varmor.org/v1beta1"
-
-APPARMOR, BPF, SECCOMP, NETWORK_PROXY, UNKNOWN = 0x1, 0x2, 0x4, 0x8, 0x10
-_ENFORCER_WORDS = (
-    ("apparmor", APPARMOR), ("bpf", BPF), ("seccomp", SECCOMP), ("networkproxy", NETWORK_PROXY),
-)
-
-
-def enforcer_bits(enforcer: object) -> int:
-    """The enforcer bitmask of a free-form enforcer string (``UNKNOWN`` when nothing matches)."""
-    text = enforcer.lower() if isinstance(enforcer, str) else ""
-    bits = 0
-    for word, bit in _ENFORCER_WORDS:
-        if word in text:
-            bits |= bit
-    return bits or UNKNOWN
+from api.names import POLICY_KINDS
 
 
 class PolicySource(Protocol):
@@ -86,50 +65,3 @@ class FilePolicySource:
 
     def policies(self) -> list[dict[str, Any]]:
         return self._policies
-
-
-@dataclass(frozen=True)
-class PolicyView:
-    """What mutation needs from one policy object."""
-
-    kind: PolicyKind
-    namespace: str
-    name: str
-    target: Mapping[str, Any]
-    enforcer: int
-    mode: str
-
-    @property
-    def cluster_scoped(self) -> bool:
-        return self.kind == "VarmorClusterPolicy"
-
-    def profile_name(self, install_namespace: str) -> str:
-        if self.cluster_scoped:
-            return cluster_policy_profile_name(install_namespace, self.name)
-        return policy_profile_name(self.namespace, self.name)
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def view(obj: Mapping[str, Any]) -> PolicyView | None:
-    """The matching view of a policy object, or None when it is not a usable policy."""
-    kind, meta = obj.get("kind"), _mapping(obj.get("metadata"))
-    spec = _mapping(obj.get("spec"))
-    target, policy = _mapping(spec.get("target")), _mapping(spec.get("policy"))
-    name, namespace = meta.get("name"), meta.get("namespace") or ""
-    if kind not in POLICY_KINDS or not isinstance(name, str) or not isinstance(namespace, str):
-        return None
-    if not isinstance(target.get("kind"), str):
-        return None
-    mode = policy.get("mode")
-    scope: PolicyKind = "VarmorClusterPolicy" if kind == "VarmorClusterPolicy" else "VarmorPolicy"
-    return PolicyView(scope, namespace, name, target, enforcer_bits(policy.get("enforcer")),
-                      mode if isinstance(mode, str) else "")
-
-
-def ordered_views(objects: Iterable[Mapping[str, Any]]) -> list[PolicyView]:
-    """Usable policies, cluster policies first (upstream tries them first), then by namespace and name."""
-    views = [v for v in (view(o) for o in objects) if v is not None]
-    return sorted(views, key=lambda v: (not v.cluster_scoped, v.namespace, v.name))

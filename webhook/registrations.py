@@ -10,10 +10,21 @@ from __future__ import annotations
 import copy
 from typing import Any, NotRequired, TypedDict
 
-MUTATING_NAME = "varmor-resource-mutating-webhook-cfg"
-VALIDATING_NAME = "varmor-policy-validating-webhook-cfg"
-SERVICE_NAME = "varmor-webhook-svc"
-DEFAULT_MATCH_LABEL = "sandbox.varmor.org/enable=true"
+from api.names import (
+    DEFAULT_INSTALL_NAMESPACE,
+    DEFAULT_MATCH_LABEL,
+    GROUP,
+    MUTATING_CONFIGURATION,
+    VALIDATING_CONFIGURATION,
+    VARMOR_CLUSTER_POLICIES,
+    VARMOR_POLICIES,
+    VERSION,
+    WEBHOOK_SERVICE,
+    WEBHOOK_SERVICE_PORT,
+)
+
+__all__ = ["DEFAULT_MATCH_LABEL", "mutating_configuration", "parse_match_label", "validating_configuration",
+           "with_ca_bundle"]
 
 
 class ServiceReference(TypedDict):
@@ -43,8 +54,8 @@ def client_config(path: str, ca_bundle: str, namespace: str, url_base: str | Non
     """A service reference in a cluster, or ``url_base + path`` (``https://<ip>:3443``) outside."""
     if url_base is not None:
         return {"caBundle": ca_bundle, "url": url_base.rstrip("/") + path}
-    return {"caBundle": ca_bundle, "service": {"name": SERVICE_NAME, "namespace": namespace,
-                                               "path": path, "port": 443}}
+    return {"caBundle": ca_bundle, "service": {"name": WEBHOOK_SERVICE, "namespace": namespace,
+                                               "path": path, "port": WEBHOOK_SERVICE_PORT}}
 
 
 def _rule(groups: list[str], resources: list[str], operations: list[str]) -> dict[str, Any]:
@@ -53,7 +64,7 @@ def _rule(groups: list[str], resources: list[str], operations: list[str]) -> dic
 
 
 def mutating_configuration(
-    ca_bundle: str, namespace: str = "varmor", match_label: str = DEFAULT_MATCH_LABEL,
+    ca_bundle: str, namespace: str = DEFAULT_INSTALL_NAMESPACE, match_label: str = DEFAULT_MATCH_LABEL,
     timeout_seconds: int = 10, url_base: str | None = None,
 ) -> dict[str, Any]:
     """``varmor-resource-mutating-webhook-cfg``: workloads on CREATE/UPDATE, pods on CREATE."""
@@ -67,7 +78,7 @@ def mutating_configuration(
     workloads = _rule(["apps"], ["daemonsets", "deployments", "statefulsets"], ["CREATE", "UPDATE"])
     return {
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": MUTATING_NAME + ("-debug" if debug else "")},
+        "metadata": {"name": MUTATING_CONFIGURATION + ("-debug" if debug else "")},
         "webhooks": [
             {"name": "mutateworkload.varmor.org", "rules": [workloads], **copy.deepcopy(common)},
             {"name": "mutatepod.varmor.org", "rules": [_rule([""], ["pods"], ["CREATE"])], **common},
@@ -76,14 +87,15 @@ def mutating_configuration(
 
 
 def validating_configuration(
-    ca_bundle: str, namespace: str = "varmor", timeout_seconds: int = 10, url_base: str | None = None,
+    ca_bundle: str, namespace: str = DEFAULT_INSTALL_NAMESPACE, timeout_seconds: int = 10,
+    url_base: str | None = None,
 ) -> dict[str, Any]:
     """``varmor-policy-validating-webhook-cfg``: policies on CREATE/UPDATE, no object selector."""
-    rule = _rule(["crd.varmor.org"], ["varmorpolicies", "varmorclusterpolicies"], ["CREATE", "UPDATE"])
-    rule["apiVersions"] = ["v1beta1"]
+    rule = _rule([GROUP], [VARMOR_POLICIES, VARMOR_CLUSTER_POLICIES], ["CREATE", "UPDATE"])
+    rule["apiVersions"] = [VERSION]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": VALIDATING_NAME + ("-debug" if url_base is not None else "")},
+        "metadata": {"name": VALIDATING_CONFIGURATION + ("-debug" if url_base is not None else "")},
         "webhooks": [{
             "name": "validatepolicy.varmor.org", "rules": [rule],
             "clientConfig": client_config("/validate", ca_bundle, namespace, url_base),

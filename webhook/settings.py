@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from api.names import DEFAULT_INSTALL_NAMESPACE
+
 if TYPE_CHECKING:  # the CLI imports this module for every command; keep it light
     from webhook.mutating import MutationOptions
     from webhook.validating import ValidationOptions
@@ -29,7 +31,7 @@ class WebhookSettings:
     cert_dir: pathlib.Path = pathlib.Path("certs")
     host: str = "0.0.0.0"
     port: int = 3443
-    install_namespace: str = "varmor"
+    install_namespace: str = DEFAULT_INSTALL_NAMESPACE
     addresses: tuple[str, ...] = ()
     policy_files: tuple[pathlib.Path, ...] = ()
     kubernetes_version: str = "1.30"

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from api.profilenames import cluster_policy_profile_name
 from generator.aggregate import model_from_events
 from generator.apm import armor_profile_model
 from generator.merge import merge
-from generator.profilenames import cluster_policy_profile_name
 from localcluster.admission import ENDPOINT_ANNOTATION
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig

@@ -63,3 +63,16 @@ def test_an_unreadable_policy_file_is_a_usage_error(tmp_path: pathlib.Path) -> N
     result = app("validate", "--policy", str(bad))
     assert result.returncode == 2
     assert "not a VarmorPolicy or VarmorClusterPolicy" in result.stderr
+
+
+def test_mutate_refuses_a_varmorpolicy_without_a_namespace(tmp_path: pathlib.Path) -> None:
+    policy = tmp_path / "vpol.yaml"
+    policy.write_text(yaml.safe_dump({
+        "apiVersion": "crd.varmor.org/v1beta1", "kind": "VarmorPolicy", "metadata": {"name": "demo-4"},
+        "spec": {"target": {"kind": "Deployment", "name": "demo-4"},
+                 "policy": {"enforcer": "AppArmor", "mode": "AlwaysAllow"}}}))
+    result = app("mutate", "--policy", str(policy), "-f", str(DEMO4 / "deployments.yaml"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ") and "metadata.namespace" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

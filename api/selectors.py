@@ -1,7 +1,9 @@
 """Kubernetes label selectors (``matchLabels`` and ``matchExpressions``) over a label map.
 
 Mirrors ``metav1.LabelSelectorAsSelector``: an empty selector matches everything, an invalid one is
-an error (the caller treats it as "no match", as upstream does).
+an error (the caller treats it as "no match", as upstream does). ``NotIn`` and ``DoesNotExist``
+match an object that lacks the label. ``to_query`` renders a selector for a list call's
+``labelSelector`` parameter (the controller's rolling update, §3.3).
 """
 
 from __future__ import annotations
@@ -49,3 +51,28 @@ def matches(selector: Any, labels: Any) -> bool:
                for k, v in match_labels.items()]
     results += [_requirement(expr, label_map) for expr in expressions]
     return all(results)
+
+
+def _expression_query(expr: Any) -> str:
+    _requirement(expr, {})  # validates the shape
+    key, operator, values = expr["key"], expr["operator"], sorted(expr.get("values") or [])
+    if operator == "Exists":
+        return str(key)
+    if operator == "DoesNotExist":
+        return f"!{key}"
+    return f"{key} {'in' if operator == 'In' else 'notin'} ({','.join(values)})"
+
+
+def to_query(selector: Any, extra: Mapping[str, str] | None = None) -> str:
+    """The ``labelSelector`` query string of ``selector`` plus ``extra`` labels; raises ``SelectorError``."""
+    if selector is None:
+        selector = {}
+    if not isinstance(selector, Mapping):
+        raise SelectorError("a selector must be a mapping")
+    match_labels = dict(selector.get("matchLabels") or {})
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list) or not all(isinstance(v, str) for v in match_labels.values()):
+        raise SelectorError("matchLabels must map strings to strings and matchExpressions be a list")
+    match_labels.update(extra or {})
+    parts = [f"{k}={v}" for k, v in sorted(match_labels.items())]
+    return ",".join(parts + [_expression_query(e) for e in expressions])

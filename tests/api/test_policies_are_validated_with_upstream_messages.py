@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
 
-from tests.webhook.helpers import review
-from webhook.reviews import ReviewError, parse_review
-from webhook.validating import ValidationOptions, validate_create, validate_request, validate_update
+from api.validation import (
+    MSG_DURATION,
+    MSG_NO_TARGET,
+    ValidationOptions,
+    modeling_duration_error,
+    validate_create,
+    validate_update,
+)
 
 ENABLED = ValidationOptions(behavior_modeling_enabled=True)
 DISABLED = ValidationOptions(behavior_modeling_enabled=False)
@@ -133,30 +137,30 @@ def test_an_explicit_null_in_the_target_is_not_a_change() -> None:
     assert validate_update(new, BASE, ENABLED) is None
 
 
-def test_a_rejected_create_is_an_admission_denial_with_the_message() -> None:
-    body = json.dumps(review(vpol(modelingOptions=None), "VarmorPolicy", "demo")).encode()
-    response = validate_request(parse_review(body), ENABLED)
-    assert response["allowed"] is False
-    assert response["status"] == {
-        "status": "Failure",
-        "message": "The modelingOptions field should be set when the policy runs in the BehaviorModeling "
-        "mode.",
-    }
-
-
-def test_an_update_without_the_old_object_is_a_malformed_review() -> None:
-    body = json.dumps(review(vpol(), "VarmorPolicy", "demo", operation="UPDATE")).encode()
-    with pytest.raises(ReviewError, match="oldObject"):
-        validate_request(parse_review(body), ENABLED)
-
-
-def test_deletes_and_other_kinds_are_allowed() -> None:
-    delete = json.dumps(review(None, "VarmorPolicy", "demo", operation="DELETE", old=vpol())).encode()
-    assert validate_request(parse_review(delete), ENABLED)["allowed"] is True
-    pod = json.dumps(review({"kind": "Pod"}, "Pod", "demo")).encode()
-    assert validate_request(parse_review(pod), ENABLED)["allowed"] is True
-
-
 def test_a_policy_without_spec_is_denied_as_malformed() -> None:
     assert validate_create({"kind": "VarmorPolicy", "metadata": {"name": "x"}}, ENABLED) == (
         "The policy object is malformed: spec is missing.")
+
+
+def test_an_empty_target_name_with_a_selector_is_accepted_as_upstream_accepts_it() -> None:
+    policy = vpol()
+    policy["spec"]["target"]["name"] = ""
+    assert validate_create(policy, ENABLED) is None
+
+
+def test_an_empty_target_name_without_a_selector_is_no_target() -> None:
+    assert validate_create(with_target(vpol(), kind="Pod", name=""), ENABLED) == MSG_NO_TARGET
+
+
+def test_an_empty_target_name_is_not_a_change_of_the_target() -> None:
+    new = copy.deepcopy(BASE)
+    new["spec"]["target"]["name"] = ""
+    assert validate_update(new, BASE, ENABLED) is None
+    assert validate_update(BASE, new, ENABLED) is None
+
+
+def test_the_controller_rejects_a_modeling_duration_of_zero() -> None:
+    assert modeling_duration_error(vpol(modelingOptions={"duration": 0})) == MSG_DURATION
+    assert modeling_duration_error(vpol(modelingOptions={})) == MSG_DURATION
+    assert modeling_duration_error(vpol()) is None
+    assert modeling_duration_error(vpol(mode="AlwaysAllow", modelingOptions=None)) is None
