@@ -1,0 +1,113 @@
+"""What agents send the status service, checked, and how a node's report changes the model (pure).
+
+``ProfileStatus`` (``POST /apis/v1/status``) says whether a node loaded an ArmorProfile;
+``BehaviorData`` (``POST /apis/v1/data``) carries a node's recording (upstream spec §3.8, §4.9).
+``merge_report`` unions the recording into the ArmorProfileModel with the generator's merge and
+counts the node once per window (the ArmorProfile's uid): a node that reports twice is counted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.names import API_VERSION, ARMOR_PROFILE_MODEL, CRD_INTERNAL
+from api.types import mapping
+from generator.codec import from_data, to_data
+from generator.merge import merge
+from generator.models import BehaviorModel
+
+REQUIRED = ("namespace", "armorProfile", "nodeName", "status")
+_MODEL_KEYS = ("dynamicResult", "coverage", "provenance", "execSessionOnly")
+
+
+class BadReport(ValueError):
+    """The body is not a usable report; answered 400 with this message."""
+
+
+@dataclass(frozen=True)
+class Report:
+    namespace: str
+    profile: str
+    node: str
+    succeeded: bool
+    message: str
+    model: BehaviorModel | None = None  # BehaviorData only
+
+
+def _header(body: object) -> tuple[str, str, str, bool, str]:
+    if not isinstance(body, Mapping):
+        raise BadReport("The body must be a JSON object.")
+    for field in REQUIRED:
+        if not isinstance(body.get(field), str) or not body[field]:
+            raise BadReport(f"The field {field} must be a non-empty string.")
+    if body["status"] not in ("succeeded", "failed"):
+        raise BadReport("The field status must be succeeded or failed.")
+    message = body.get("message", "")
+    return (body["namespace"], body["armorProfile"], body["nodeName"], body["status"] == "succeeded",
+            message if isinstance(message, str) else str(message))
+
+
+def parse_status(body: object) -> Report:
+    return Report(*_header(body))
+
+
+def parse_data(body: object) -> Report:
+    namespace, profile, node, succeeded, message = _header(body)
+    assert isinstance(body, Mapping)
+    dynamic = body.get("dynamicResult", {})
+    if not isinstance(dynamic, Mapping):
+        raise BadReport("The field dynamicResult must be an object.")
+    try:
+        model = from_data({k: body[k] for k in _MODEL_KEYS if k in body})
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise BadReport(f"The dynamicResult is malformed: {error!r}.") from None
+    return Report(namespace, profile, node, succeeded, message, model)
+
+
+def new_model(namespace: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": ARMOR_PROFILE_MODEL,
+            "metadata": {"name": name, "namespace": namespace},
+            "storageType": CRD_INTERNAL, "data": {}, "status": {"ready": False}}
+
+
+def window_status(model: Mapping[str, Any], window: str) -> dict[str, Any]:
+    """The model's status for ``window``: kept when it is the same window, else a fresh one."""
+    status = dict(mapping(model.get("status")))
+    if status.get("window") == window:
+        return status
+    return {"window": window, "reportedNodes": [], "failedNodes": {}, "completedNumber": 0,
+            "ready": False, "conditions": []}
+
+
+def merge_report(model: Mapping[str, Any] | None, report: Report, window: str) -> dict[str, Any]:
+    """The model with ``report`` merged in and its node counted once for ``window``."""
+    result = dict(model or new_model(report.namespace, report.profile))
+    data = mapping(result.get("data"))
+    if report.model is not None:
+        merged = merge(from_data(data), report.model) if data else report.model
+        result["data"] = {**dict(data), **to_data(merged)}
+    status = window_status(result, window)
+    reported = list(status.get("reportedNodes") or [])
+    failed = dict(status.get("failedNodes") or {})
+    if report.succeeded and report.node not in reported:
+        reported.append(report.node)
+    if not report.succeeded:
+        failed[report.node] = report.message
+    status.update(reportedNodes=sorted(reported), failedNodes=failed, completedNumber=len(reported))
+    result["status"] = status
+    return result
+
+
+def load_status(profile: Mapping[str, Any], report: Report) -> dict[str, Any]:
+    """The ArmorProfile's status after a node's load report (idempotent per node)."""
+    status = dict(mapping(profile.get("status")))
+    loaded = [n for n in status.get("loadedNodes") or [] if n != report.node]
+    failed = {k: v for k, v in dict(status.get("failedNodes") or {}).items() if k != report.node}
+    if report.succeeded:
+        loaded.append(report.node)
+    else:
+        failed[report.node] = report.message
+    status.update(loadedNodes=sorted(loaded), failedNodes=failed, currentNumberLoaded=len(loaded))
+    return status
