@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("agent.localmode", "Model one command or a running cgroup/pid locally"),
     "verify": ("agent.verifying", "Run a command under a generated seccomp profile"),
     "webhook": ("webhook.cli", "Serve the mutating and validating webhooks over TLS"),
+    "manager": ("manager.cli", "Run the manager: webhook, policy controllers and status service"),
     "mutate": ("webhook.cli_mutate", "Preview the mutation of workloads offline"),
     "validate": ("webhook.cli_validate", "Validate a policy offline"),
     "localcluster": ("localcluster.cli", "Run the embedded single-machine Kubernetes cluster"),

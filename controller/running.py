@@ -88,6 +88,12 @@ class Controllers:
             threading.Thread(target=self._work, name=f"reconcile-{number}", daemon=True).start()
         return self
 
+    def resync(self) -> None:
+        """Enqueue every policy and profile the informers know (the periodic pass)."""
+        for informer in self.informers:
+            for obj in list(informer.cache.values()):
+                informer.on_change("RESYNC", obj)
+
     def stop(self) -> None:
         for informer in self.informers:
             informer.stop()

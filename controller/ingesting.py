@@ -1,0 +1,121 @@
+"""Durable ingestion of node reports: a report is answered only after the model holding it is stored.
+
+Reports for one profile are written in groups (group commit): the first caller for a profile becomes
+the writer, takes every report waiting for that profile, merges them into the model with
+``reports.merge_report``, stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
+(reported nodes of this window), retrying on conflicts, and wakes every caller of the group with the
+outcome. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
+lost and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from api.names import ARMOR_PROFILE_MODELS, ARMOR_PROFILES
+from controller.kube import Cluster
+from controller.modelstore import ModelStore
+from controller.reports import Report, load_status, merge_report
+from controller.windows import window_id
+
+log = logging.getLogger(__name__)
+CONFLICT_RETRIES = 8
+
+
+class UnknownProfile(LookupError):
+    """The report names an ArmorProfile that does not exist (answered 404)."""
+
+
+@dataclass
+class _Waiter:
+    report: Report
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class Ingestor:
+    def __init__(self, cluster: Cluster, models: ModelStore,
+                 on_stored: Callable[[Report, dict[str, Any]], None] | None = None) -> None:
+        self.cluster = cluster
+        self.models = models
+        self.on_stored = on_stored
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], list[_Waiter]] = {}
+        self._writing: set[tuple[str, str]] = set()
+
+    def _profile(self, report: Report) -> dict[str, Any]:
+        profile = self.cluster.get(ARMOR_PROFILES, report.namespace, report.profile)
+        if profile is None:
+            raise UnknownProfile(f"ArmorProfile {report.namespace}/{report.profile} does not exist.")
+        return profile
+
+    def record_status(self, report: Report) -> None:
+        """A node's load report, on the ArmorProfile's status (idempotent per node)."""
+        for _ in range(CONFLICT_RETRIES):
+            profile = self._profile(report)
+            try:
+                status = load_status(profile, report)
+                self.cluster.replace_status(ARMOR_PROFILES, {**profile, "status": status})
+                return
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+        raise RuntimeError("too many conflicts writing the ArmorProfile status")
+
+    def record_data(self, report: Report) -> None:
+        """Merge a node's data into the model; returns once it is stored (raises otherwise)."""
+        key, waiter = (report.namespace, report.profile), _Waiter(report)
+        with self._lock:
+            self._pending.setdefault(key, []).append(waiter)
+            leader = key not in self._writing
+            if leader:
+                self._writing.add(key)
+        if leader:
+            self._drain(key)
+        waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+
+    def _drain(self, key: tuple[str, str]) -> None:
+        while True:
+            with self._lock:
+                group = self._pending.pop(key, [])
+                if not group:
+                    self._writing.discard(key)
+                    return
+            try:
+                stored = self._write(group[0].report, [w.report for w in group])
+                if self.on_stored is not None:
+                    for waiter in group:
+                        self.on_stored(waiter.report, stored)
+            except BaseException as error:
+                for waiter in group:
+                    waiter.error = error
+            for waiter in group:
+                waiter.done.set()
+
+    def _write(self, first: Report, reports: list[Report]) -> dict[str, Any]:
+        for _ in range(CONFLICT_RETRIES):
+            window = window_id(self._profile(first))
+            model = self.models.load(first.namespace, first.profile)
+            for report in reports:
+                model = merge_report(model, report, window)
+            assert model is not None
+            try:
+                stored = self.models.save(model)
+                stored["status"] = model["status"]
+                self.cluster.replace_status(ARMOR_PROFILE_MODELS, stored)
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+                continue
+            log.info("Stored node reports profile=%s/%s nodes=%s", first.namespace, first.profile,
+                     ",".join(r.node for r in reports))
+            return stored
+        raise RuntimeError("too many conflicts writing the ArmorProfileModel")

@@ -1,0 +1,42 @@
+"""Builds the leader's parts from settings: the cluster adapter, the model store, the reconciler and
+the status service app. The one place that knows which implementation fills which port."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from controller.exports import ModelExports
+from controller.ingesting import Ingestor, UnknownProfile
+from controller.kube import Cluster
+from controller.modelstore import ModelStore
+from controller.plans import Options
+from controller.reconciling import PolicyReconciler
+from controller.tokenreviews import TokenReviewer
+from generator.checking import check_apparmor
+from manager.clusterpolicies import api_client
+from manager.settings import ManagerSettings
+from manager.statusservice import StatusSettings, create_app
+from webhook.registrations import parse_match_label
+
+
+def cluster(settings: ManagerSettings) -> Cluster:
+    return Cluster(api_client(settings.kubeconfig), settings.install_namespace)
+
+
+def reconciler(settings: ManagerSettings) -> PolicyReconciler:
+    kube = cluster(settings)
+    options = Options(settings.install_namespace, settings.behavior_modeling, settings.restart_existing)
+    return PolicyReconciler(kube, ModelStore(kube, settings.apm_dir), options,
+                            parse_match_label(settings.match_label), check_apparmor)
+
+
+def _classify(error: BaseException) -> int:
+    return 404 if isinstance(error, UnknownProfile) else 503
+
+
+def status_app(settings: ManagerSettings) -> Flask:
+    kube = cluster(settings)
+    models = ModelStore(kube, settings.apm_dir)
+    ingest = Ingestor(kube, models)
+    return create_app(StatusSettings(settings.max_report_bytes), TokenReviewer(kube.api), ingest,
+                      ModelExports(models), _classify)
