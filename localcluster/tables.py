@@ -73,6 +73,22 @@ def _ratio(ready: str, want: str) -> Cell:
     return lambda obj: f"{dotted(obj, ready) or 0}/{dotted(obj, want) or 0}"
 
 
+def _name(obj: Obj) -> str:
+    return str(obj["metadata"]["name"])
+
+
+def _event_object(obj: Obj) -> str:
+    ref = obj.get("involvedObject") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+def _event_source(obj: Obj) -> str:
+    src = obj.get("source") or {}
+    return ", ".join(str(src[k]) for k in ("component", "host") if src.get(k)) or str(
+        obj.get("reportingComponent") or ""
+    )
+
+
 S, N = "string", "integer"
 BUILTIN_COLUMNS: dict[str, list[tuple[str, str, Cell]]] = {
     "Pod": [
@@ -126,8 +142,21 @@ BUILTIN_COLUMNS: dict[str, list[tuple[str, str, Cell]]] = {
         ("Age", S, _age),
     ],
     "Lease": [("Holder", S, _path("spec.holderIdentity")), ("Age", S, _age)],
+    "Event": [
+        ("Last Seen", S, lambda o: age(o.get("lastTimestamp") or o.get("eventTime"))),
+        ("Type", S, _path("type")),
+        ("Reason", S, _path("reason")),
+        ("Object", S, _event_object),
+        ("Subobject", S, _path("involvedObject.fieldPath")),
+        ("Source", S, _event_source),
+        ("Message", S, _path("message")),
+        ("First Seen", S, lambda o: age(o.get("firstTimestamp") or o.get("eventTime"))),
+        ("Count", N, _path("count", 1)),
+        ("Name", S, _name),
+    ],
 }
-_WIDE = {"IP", "Node"}
+_WIDE = {"IP", "Node", "Subobject", "Source", "First Seen", "Count", "Name"}
+_NAME_LAST = {"Event"}
 
 
 def _json_path(path: str) -> Cell:
@@ -172,14 +201,23 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
 def table(res: Resource, objects: list[Obj], list_meta: Obj, include: str = "Metadata") -> Obj:
     """A ``meta.k8s.io/v1`` Table of ``objects``; ``include`` is the ``includeObject`` policy."""
     cols = columns(res)
-    definitions = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
-    definitions += [
-        {"name": name, "type": typ, "format": "", "description": name, "priority": 1 if name in _WIDE else 0}
+    leading: list[tuple[str, str, Cell]] = [("Name", S, _name)]
+    if res.builtin and res.kind in _NAME_LAST:
+        leading = []
+    cols = leading + cols
+    definitions = [
+        {
+            "name": name,
+            "type": typ,
+            "format": "name" if name == "Name" else "",
+            "description": name,
+            "priority": 1 if name in _WIDE and (name != "Name" or not leading) else 0,
+        }
         for name, typ, _ in cols
     ]
     rows = [
         {
-            "cells": [obj["metadata"]["name"], *(fn(obj) for _, _, fn in cols)],
+            "cells": [fn(obj) for _, _, fn in cols],
             "object": _row_object(obj, include),
         }
         for obj in objects

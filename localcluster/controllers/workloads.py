@@ -19,6 +19,7 @@ from typing import Any
 
 from localcluster.apiserver import ApiServer
 from localcluster.errors import ApiError
+from localcluster.events import Recorder
 from localcluster.storage import Obj
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class Workloads:
     def __init__(self, api: ApiServer, nodes: list[str]) -> None:
         self.api = api
         self.nodes = nodes
+        self.events = Recorder(api, "deployment-controller")
+        self.rs_events = Recorder(api, "replicaset-controller")
 
     def _get(self, group: str, plural: str, ns: str, name: str) -> Obj | None:
         obj = self.api.store.find(self.api.res(group, plural), ns, name)
@@ -105,28 +108,22 @@ class Workloads:
     async def _create_pod(self, ns: str, pod: Obj, owner: Obj) -> None:
         user = f"system:serviceaccount:kube-system:{owner['kind'].lower()}-controller"
         try:
-            await self.api.create(self.api.res("", "pods"), ns, pod, user=user)
+            created = await self.api.create(self.api.res("", "pods"), ns, pod, user=user)
         except ApiError as e:
             log.warning("Failed to create pod owner=%s/%s error=%s", ns, owner["metadata"]["name"], e.message)
-            event = {
-                "metadata": {"generateName": owner["metadata"]["name"] + "."},
-                "involvedObject": {
-                    "kind": owner["kind"],
-                    "name": owner["metadata"]["name"],
-                    "namespace": ns,
-                    "uid": owner["metadata"]["uid"],
-                },
-                "reason": "FailedCreate",
-                "message": e.message,
-                "type": "Warning",
-            }
-            await self.api.create(self.api.res("", "events"), ns, event, admit=False)
+            await self.rs_events.record(owner, "Warning", "FailedCreate", f"Error creating: {e.message}")
+            return
+        message = f"Created pod: {created['metadata']['name']}"
+        await self.rs_events.record(owner, "Normal", "SuccessfulCreate", message)
 
-    async def _delete_pod(self, pod: Obj) -> None:
+    async def _delete_pod(self, pod: Obj, owner: Obj | None = None) -> None:
         with contextlib.suppress(ApiError):
             await self.api.delete(
                 self.api.res("", "pods"), pod["metadata"]["namespace"], pod["metadata"]["name"]
             )
+            if owner is not None:
+                message = f"Deleted pod: {pod['metadata']['name']}"
+                await self.rs_events.record(owner, "Normal", "SuccessfulDelete", message)
 
     # ---- Deployment
     async def _ensure_replicaset(self, dep: Obj, owned_rs: list[Obj], want: str, h: str) -> None:
@@ -152,19 +149,28 @@ class Workloads:
                 "metadata": md,
                 "spec": {"replicas": spec.get("replicas", 1), "selector": sel, "template": tmpl},
             }
-            await self.api.create(rs_res, ns, rs, admit=True)
+            created = await self.api.create(rs_res, ns, {**rs, "spec": {**rs["spec"], "replicas": 0}})
+            await self._scale(dep, created, spec.get("replicas", 1))
         elif current["spec"].get("replicas") != spec.get("replicas", 1):
-            await self.api.update(
-                rs_res,
-                ns,
-                want,
-                {**current, "spec": {**current["spec"], "replicas": spec.get("replicas", 1)}},
-            )
+            await self._scale(dep, current, spec.get("replicas", 1))
         for r in owned_rs:
             if r["metadata"]["name"] != want and r["spec"].get("replicas", 1) != 0:
-                await self.api.update(
-                    rs_res, ns, r["metadata"]["name"], {**r, "spec": {**r["spec"], "replicas": 0}}
-                )
+                await self._scale(dep, r, 0)
+
+    async def _scale(self, dep: Obj, rs: Obj, replicas: int) -> None:
+        """Set a ReplicaSet's replicas and record the Deployment's ScalingReplicaSet event."""
+        before = rs["spec"].get("replicas", 1)
+        if before == replicas:
+            return
+        await self.api.update(
+            self.api.res("apps", "replicasets"),
+            rs["metadata"]["namespace"],
+            rs["metadata"]["name"],
+            {**rs, "spec": {**rs["spec"], "replicas": replicas}},
+        )
+        direction = "up" if replicas > before else "down"
+        message = f"Scaled {direction} replica set {rs['metadata']['name']} from {before} to {replicas}"
+        await self.events.record(dep, "Normal", "ScalingReplicaSet", message)
 
     async def deployment(self, ns: str, name: str) -> None:
         dep = self._get("apps", "deployments", ns, name)
@@ -218,7 +224,7 @@ class Workloads:
             )
         newest_first = sorted(live, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)
         for pod in newest_first[: max(0, len(live) - want)]:
-            await self._delete_pod(pod)
+            await self._delete_pod(pod, rs)
         pods = self._pods(ns, rs["metadata"]["uid"])
         ready = sum(1 for p in pods if is_ready(p))
         await self._set_status(
