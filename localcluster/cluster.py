@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import yaml
 from aiohttp import web
 
-from localcluster import admission
+from localcluster import admission, tokens
 from localcluster.apiserver import ApiServer
+from localcluster.controllers.accounts import NamespaceDefaults
 from localcluster.controllers.collection import GarbageCollector
 from localcluster.controllers.kubelet import Kubelet, Scheduler
 from localcluster.controllers.manager import ControllerManager
@@ -28,7 +29,7 @@ from localcluster.controllers.workloads import Workloads
 from localcluster.handlers import Handlers
 from localcluster.nodes import NodeFactory, StatusOnlyNode
 from localcluster.resources import Registry
-from localcluster.storage import Store
+from localcluster.storage import MAX_OBJECT_BYTES, Store
 
 log = logging.getLogger(__name__)
 CRDS = pathlib.Path(__file__).resolve().parent.parent / "manifests" / "crds.yaml"
@@ -44,6 +45,7 @@ class Settings:
     service_map: dict[str, str] = field(default_factory=dict)
     history: int = 10000
     bookmark_interval: float = 1.0
+    max_object_bytes: int = MAX_OBJECT_BYTES
     node_factory: NodeFactory = StatusOnlyNode
 
     @property
@@ -74,10 +76,29 @@ def node_object(name: str) -> dict[str, object]:
     }
 
 
+def kubernetes_service(port: int) -> dict[str, object]:
+    """The ``default/kubernetes`` Service that points at the API server."""
+    port_spec = {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}
+    return {
+        "metadata": {
+            "name": "kubernetes",
+            "labels": {"component": "apiserver", "provider": "kubernetes"},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": "10.96.0.1",
+            "clusterIPs": ["10.96.0.1"],
+            "ports": [port_spec],
+            "sessionAffinity": "None",
+        },
+    }
+
+
 class Cluster:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.history)
+        self.store = Store(settings.history, settings.max_object_bytes)
+        self.authority = tokens.Authority(settings.state_dir / "pki")
         self.webhooks = admission.WebhookClient(self._resolve_service)
         self.api = ApiServer(self.store, Registry(), self.webhooks)
         self.api.graceful_pods = True
@@ -108,6 +129,7 @@ class Cluster:
                 "gc": gc.owner_deleted,
                 "Namespace": gc.namespace_deleted,
                 "Schedule": scheduler.schedule,
+                "NamespaceDefaults": NamespaceDefaults(self.api, self.authority.ca_pem).reconcile,
             }
         )
 
@@ -128,13 +150,15 @@ class Cluster:
         self._wire_controllers()
         await self._seed()
         app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", Handlers(self.api, self.settings.bookmark_interval).handle)
+        handlers = Handlers(self.api, self.authority, self.settings.bookmark_interval)
+        app.router.add_route("*", "/{tail:.*}", handlers.handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
+        await self.api.create(self.api.res("", "services"), "default", kubernetes_service(port), admit=False)
         state = self.settings.state_dir
         for name in self.settings.node_names:
             sim = self.settings.node_factory(name, state / "nodes" / name, state / "seccomp")

@@ -46,7 +46,7 @@ def _resource_entries(res: Resource) -> list[dict[str, Any]]:
         "singularName": res.singular,
         "namespaced": res.namespaced,
         "kind": res.kind,
-        "verbs": VERBS,
+        "verbs": ["create"] if res.create_only else VERBS,
     }
     if res.short_names:
         entry["shortNames"] = list(res.short_names)
@@ -59,6 +59,18 @@ def _resource_entries(res: Resource) -> list[dict[str, Any]]:
                 "namespaced": res.namespaced,
                 "kind": res.kind,
                 "verbs": ["get", "patch", "update"],
+            }
+        )
+    if res.key == ("", "serviceaccounts"):
+        out.append(
+            {
+                "name": "serviceaccounts/token",
+                "singularName": "",
+                "namespaced": True,
+                "group": "authentication.k8s.io",
+                "version": "v1",
+                "kind": "TokenRequest",
+                "verbs": ["create"],
             }
         )
     return out

@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from localcluster import discovery, tables
-from localcluster.apiserver import ApiServer
+from localcluster import discovery, reviews, tables, tokens
+from localcluster.apiserver import ADMIN, ApiServer
 from localcluster.errors import ApiError, bad_request, no_resource
 from localcluster.resources import Resource
 from localcluster.selectors import parse_field_selector, parse_label_selector
@@ -24,6 +24,7 @@ from localcluster.storage import Obj
 from localcluster.watching import serve_watch
 
 log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 3 * 1024 * 1024
 Route = tuple[str, str, str | None, str, str | None, str | None]
 
 
@@ -74,9 +75,20 @@ def _page(items: list[Obj], query: Any, rv: str) -> tuple[list[Obj], dict[str, A
 class Handlers:
     """aiohttp handler bound to one ``ApiServer``."""
 
-    def __init__(self, api: ApiServer, bookmark_interval: float = 1.0) -> None:
+    def __init__(self, api: ApiServer, authority: tokens.Authority, bookmark_interval: float = 1.0) -> None:
         self.api = api
+        self.authority = authority
         self.bookmark_interval = bookmark_interval
+
+    def _user(self, request: web.Request) -> str:
+        """The caller: a ServiceAccount for a valid bearer token of ours, else the admin."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token.count(".") != 2:
+            return ADMIN
+        status = reviews.authenticate(self.api, self.authority, token.strip(), [])
+        if not status["authenticated"]:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        return str(status["user"]["username"])
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -86,6 +98,7 @@ class Handlers:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path, method = request.path.rstrip("/") or "/", request.method
+        user = self._user(request)
         if method == "GET":
             doc = discovery.document(path, self.api.registry.all())
             if doc is not None:
@@ -96,11 +109,24 @@ class Handlers:
         group, version, namespace, plural, name, sub = route
         res = self.api.registry.find(group, version, plural)
         namespace = namespace if res.namespaced else None
+        if res.create_only or (res.key == ("", "serviceaccounts") and sub == "token"):
+            return await self._review(request, res, namespace, name, user)
         if sub and not (sub == "status" and res.status):
             raise no_resource()
         if method == "GET":
             return await self._read(request, res, namespace, name)
-        return await self._write(request, res, namespace, name, sub)
+        return await self._write(request, res, namespace, name, sub, user)
+
+    async def _review(
+        self, request: web.Request, res: Resource, namespace: str | None, name: str | None, user: str
+    ) -> web.StreamResponse:
+        if request.method != "POST":
+            raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on this path")
+        body = await _json(request)
+        if res.create_only:
+            return web.json_response(reviews.answer(self.api, self.authority, res, body, user), status=201)
+        answer = reviews.token_request(self.api, self.authority, namespace or "", name or "", body)
+        return web.json_response(answer, status=201)
 
     async def _read(
         self, request: web.Request, res: Resource, namespace: str | None, name: str | None
@@ -139,16 +165,25 @@ class Handlers:
         )
 
     async def _write(
-        self, request: web.Request, res: Resource, namespace: str | None, name: str | None, sub: str | None
+        self,
+        request: web.Request,
+        res: Resource,
+        namespace: str | None,
+        name: str | None,
+        sub: str | None,
+        user: str,
     ) -> web.StreamResponse:
         method, api = request.method, self.api
         if method == "POST" and name is None:
-            return web.json_response(await api.create(res, namespace, await _json(request)), status=201)
+            return web.json_response(
+                await api.create(res, namespace, await _json(request), user=user), status=201
+            )
         if method == "PUT" and name:
-            return web.json_response(await api.update(res, namespace, name, await _json(request), sub=sub))
+            updated = await api.update(res, namespace, name, await _json(request), sub=sub, user=user)
+            return web.json_response(updated)
         if method == "PATCH" and name:
             patched = await api.patch(
-                res, namespace, name, request.headers.get("Content-Type"), await request.read(), sub=sub
+                res, namespace, name, request.headers.get("Content-Type"), await _body(request), sub, user
             )
             return web.json_response(patched)
         if method == "DELETE" and name:
@@ -173,6 +208,20 @@ def _options(raw: bytes) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
+async def _body(request: web.Request) -> bytes:
+    """The raw body, refused past kube-apiserver's 3 MiB request limit."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise _too_large()
+    raw = await request.read()
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    return raw
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY_BYTES}")
+
+
 async def _json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
     if ctype not in ("application/json", "application/yaml", ""):
@@ -183,6 +232,6 @@ async def _json(request: web.Request) -> Any:
             f"accepted media types include: application/json (not {ctype})",
         )
     try:
-        return json.loads(await request.read())
+        return json.loads(await _body(request))
     except ValueError as e:
         raise bad_request(f"invalid JSON body: {e}") from e

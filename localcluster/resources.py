@@ -24,6 +24,7 @@ class Resource:
     status: bool = False
     builtin: bool = True
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    create_only: bool = False
 
     @property
     def group_version(self) -> str:
@@ -42,6 +43,11 @@ def _builtin(
     group: str, plural: str, kind: str, namespaced: bool, short: tuple[str, ...] = (), status: bool = False
 ) -> Resource:
     return Resource(group, "v1", plural, kind, namespaced, kind.lower(), short, status, True)
+
+
+def _review(group: str, plural: str, kind: str, namespaced: bool = False) -> Resource:
+    """A create-only kind that stores nothing (token and access reviews)."""
+    return Resource(group, "v1", plural, kind, namespaced, kind.lower(), builtin=True, create_only=True)
 
 
 BUILTINS = (
@@ -69,6 +75,12 @@ BUILTINS = (
         "ValidatingWebhookConfiguration",
         False,
     ),
+    _review("authentication.k8s.io", "tokenreviews", "TokenReview"),
+    _review("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview"),
+    _review("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview"),
+    _review("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+    _review("authorization.k8s.io", "localsubjectaccessreviews", "LocalSubjectAccessReview", True),
+    _review("authorization.k8s.io", "selfsubjectrulesreviews", "SelfSubjectRulesReview"),
     _builtin(
         "apiextensions.k8s.io",
         "customresourcedefinitions",

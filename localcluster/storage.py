@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcluster.errors import not_found
+from localcluster.errors import ApiError, not_found
 from localcluster.resources import Resource
 from localcluster.selectors import FieldReq, LabelReq, fields_match, labels_match
 
 Obj = dict[str, Any]
 Event = tuple[str, Obj]
+MAX_OBJECT_BYTES = 1536 * 1024
 Listener = Callable[[Resource, str, "Obj | None", Obj], None]
 
 
@@ -53,7 +55,8 @@ class Watcher:
 class Store:
     """Objects by resource key and (namespace, name), plus history, watchers and listeners."""
 
-    def __init__(self, history: int = 10000) -> None:
+    def __init__(self, history: int = 10000, max_object_bytes: int = MAX_OBJECT_BYTES) -> None:
+        self.max_object_bytes = max_object_bytes
         self.objects: dict[tuple[str, str], dict[tuple[str | None, str], Obj]] = collections.defaultdict(dict)
         self.rv = 1
         self.history: collections.deque[tuple[int, tuple[str, str], str, Obj | None, Obj]] = (
@@ -63,7 +66,12 @@ class Store:
         self.listeners: list[Listener] = []
 
     def commit(self, res: Resource, etype: str, old: Obj | None, new: Obj) -> Obj:
-        """Store (or remove, for DELETED) ``new`` under the next resourceVersion and publish it."""
+        """Store (or remove, for DELETED) ``new`` under the next resourceVersion and publish it.
+
+        Like etcd, refuses to store an object larger than ``max_object_bytes`` (its JSON size).
+        """
+        if etype != "DELETED" and len(json.dumps(new, separators=(",", ":"))) > self.max_object_bytes:
+            raise ApiError(500, "", "etcdserver: request is too large")
         self.rv += 1
         stored = copy.deepcopy(new)
         stored["metadata"]["resourceVersion"] = str(self.rv)

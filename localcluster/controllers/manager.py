@@ -44,7 +44,22 @@ def keys_for(res: Resource, etype: str, obj: Obj) -> list[Key]:
             keys.append(("Namespace", "", md["name"]))
     if etype != "DELETED" and res.plural == "namespaces" and md.get("deletionTimestamp"):
         keys.append(("Namespace", "", md["name"]))
+    keys.extend(_namespace_default_keys(res, etype, obj))
     return keys
+
+
+def _namespace_default_keys(res: Resource, etype: str, obj: Obj) -> list[Key]:
+    """A namespace, its ``default`` ServiceAccount or its root CA ConfigMap changed."""
+    md = obj["metadata"]
+    if res.group:
+        return []
+    if res.plural == "namespaces" and etype != "DELETED" and not md.get("deletionTimestamp"):
+        return [("NamespaceDefaults", "", md["name"])]
+    if (res.plural, md["name"]) == ("serviceaccounts", "default") and etype == "DELETED":
+        return [("NamespaceDefaults", "", md.get("namespace") or "")]
+    if (res.plural, md["name"]) == ("configmaps", "kube-root-ca.crt"):
+        return [("NamespaceDefaults", "", md.get("namespace") or "")]
+    return []
 
 
 class ControllerManager:
