@@ -14,10 +14,11 @@ import random
 import uuid
 from typing import Any
 
-from localcluster import admission, defaults
+from localcluster import admission, applying, creation, defaults, scaling
 from localcluster.errors import ApiError, bad_request, conflict
 from localcluster.patches import apply_patch
 from localcluster.resources import Registry, Resource, crd_resources
+from localcluster.selectors import FieldReq, LabelReq
 from localcluster.storage import Obj, Store
 
 ADMIN = "system:admin"
@@ -83,6 +84,7 @@ class ApiServer:
             md.pop(key, None)
         if res.status and res.plural not in ("nodes", "customresourcedefinitions"):
             obj.pop("status", None)
+        creation.complete(res.key, obj, self._used_cluster_ips())
         if res.plural == "namespaces":
             obj.setdefault("status", {})["phase"] = "Active"
             md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
@@ -176,6 +178,57 @@ class ApiServer:
         if md.get("deletionTimestamp") and not md.get("finalizers") and not self._awaits_kubelet(res, cand):
             return self._remove(res, cand)
         return self.store.commit(res, "MODIFIED", old, cand)
+
+    def _used_cluster_ips(self) -> set[str]:
+        services = self.store.objects[("", "services")].values()
+        return {ip for svc in services for ip in (svc.get("spec") or {}).get("clusterIPs") or []}
+
+    async def apply(
+        self, res: Resource, namespace: str | None, name: str, raw: bytes, manager: str, user: str = ADMIN
+    ) -> tuple[Obj, bool]:
+        """Server-side apply; returns (object, created)."""
+        config = applying.parse_config(raw, name)
+        live = self.store.find(res, namespace, name)
+        new = applying.apply(live, config, manager, res.builtin, now_iso())
+        if live is None:
+            new["metadata"]["name"] = name
+            return await self.create(res, namespace, new, user=user), True
+        new["metadata"].pop("resourceVersion", None)
+        return await self.update(res, namespace, name, new, user=user), False
+
+    def scale(self, res: Resource, namespace: str | None, name: str) -> Obj:
+        if res.key not in scaling.SCALABLE:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return scaling.scale_of(res, self.store.get(res, namespace, name))
+
+    async def rescale(
+        self, res: Resource, namespace: str | None, name: str, scale: Any, user: str = ADMIN
+    ) -> Obj:
+        """Write a Scale: the workload's replicas change; the answer is the new Scale."""
+        self.scale(res, namespace, name)
+        new = scaling.with_replicas(self.store.get(res, namespace, name), scale)
+        return scaling.scale_of(res, await self.update(res, namespace, name, new, user=user))
+
+    async def delete_collection(
+        self,
+        res: Resource,
+        namespace: str | None,
+        selection: tuple[list[LabelReq], list[FieldReq]],
+        propagation: str = "Background",
+        grace: int | None = None,
+    ) -> list[Obj]:
+        """Delete every object the selectors pick; returns them as deleted or marked."""
+        out = []
+        for obj in self.store.list(res, namespace, *selection):
+            md = obj["metadata"]
+            try:
+                deleted, _ = await self.delete(res, md.get("namespace"), md["name"], propagation, grace)
+            except ApiError as e:
+                if e.code == 404:
+                    continue
+                raise
+            out.append(deleted)
+        return out
 
     async def patch(
         self,

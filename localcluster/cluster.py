@@ -23,6 +23,7 @@ from localcluster import admission, tokens
 from localcluster.apiserver import ApiServer
 from localcluster.controllers.accounts import NamespaceDefaults
 from localcluster.controllers.collection import GarbageCollector
+from localcluster.controllers.jobs import Jobs
 from localcluster.controllers.kubelet import Kubelet, Scheduler
 from localcluster.controllers.manager import ControllerManager
 from localcluster.controllers.workloads import Workloads
@@ -130,6 +131,8 @@ class Cluster:
                 "Namespace": gc.namespace_deleted,
                 "Schedule": scheduler.schedule,
                 "NamespaceDefaults": NamespaceDefaults(self.api, self.authority.ca_pem).reconcile,
+                "Job": Jobs(self.api).reconcile,
+                "ReplicationController": workloads.replicationcontroller,
             }
         )
 

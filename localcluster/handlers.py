@@ -15,9 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from localcluster import discovery, reviews, tables, tokens
+from localcluster import discovery, protobuf, reviews, tables, tokens
 from localcluster.apiserver import ADMIN, ApiServer
 from localcluster.errors import ApiError, bad_request, no_resource
+from localcluster.patches import apply_patch
 from localcluster.resources import Resource
 from localcluster.selectors import parse_field_selector, parse_label_selector
 from localcluster.storage import Obj
@@ -111,11 +112,26 @@ class Handlers:
         namespace = namespace if res.namespaced else None
         if res.create_only or (res.key == ("", "serviceaccounts") and sub == "token"):
             return await self._review(request, res, namespace, name, user)
+        if sub == "scale":
+            return await self._scale(request, res, namespace, name or "", user)
         if sub and not (sub == "status" and res.status):
             raise no_resource()
         if method == "GET":
             return await self._read(request, res, namespace, name)
         return await self._write(request, res, namespace, name, sub, user)
+
+    async def _scale(
+        self, request: web.Request, res: Resource, namespace: str | None, name: str, user: str
+    ) -> web.StreamResponse:
+        if request.method == "GET":
+            return web.json_response(self.api.scale(res, namespace, name))
+        if request.method == "PUT":
+            return web.json_response(await self.api.rescale(res, namespace, name, await _json(request), user))
+        if request.method == "PATCH":
+            ctype = request.headers.get("Content-Type")
+            new = apply_patch(self.api.scale(res, namespace, name), ctype, await _body(request), True)
+            return web.json_response(await self.api.rescale(res, namespace, name, new, user))
+        raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on this path")
 
     async def _review(
         self, request: web.Request, res: Resource, namespace: str | None, name: str | None, user: str
@@ -164,6 +180,24 @@ class Handlers:
             }
         )
 
+    async def _delete(
+        self, request: web.Request, res: Resource, namespace: str | None, name: str | None
+    ) -> web.StreamResponse:
+        propagation, grace = _deletion(request, await _body(request))
+        if name:
+            obj, gone = await self.api.delete(res, namespace, name, propagation, grace)
+            return web.json_response(obj, status=200 if gone else 202)
+        query = request.query
+        selection = (
+            parse_label_selector(query.get("labelSelector")),
+            parse_field_selector(query.get("fieldSelector")),
+        )
+        items = await self.api.delete_collection(res, namespace, selection, propagation, grace)
+        meta = {"resourceVersion": str(self.api.store.rv)}
+        return web.json_response(
+            {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta, "items": items}
+        )
+
     async def _write(
         self,
         request: web.Request,
@@ -181,28 +215,35 @@ class Handlers:
         if method == "PUT" and name:
             updated = await api.update(res, namespace, name, await _json(request), sub=sub, user=user)
             return web.json_response(updated)
+        ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip()
+        if method == "PATCH" and name and ctype == "application/apply-patch+yaml" and sub is None:
+            manager = request.query.get("fieldManager", "")
+            obj, created = await api.apply(res, namespace, name, await _body(request), manager, user)
+            return web.json_response(obj, status=201 if created else 200)
         if method == "PATCH" and name:
             patched = await api.patch(
                 res, namespace, name, request.headers.get("Content-Type"), await _body(request), sub, user
             )
             return web.json_response(patched)
-        if method == "DELETE" and name:
-            raw = await request.read()
-            options = _options(raw)
-            propagation = (
-                request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
-            )
-            grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-            obj, gone = await api.delete(
-                res, namespace, name, propagation, None if grace is None else int(grace)
-            )
-            return web.json_response(obj, status=200 if gone else 202)
+        if method == "DELETE":
+            return await self._delete(request, res, namespace, name)
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
+
+
+def _deletion(request: web.Request, raw: bytes) -> tuple[str, int | None]:
+    """Propagation policy and grace period from the query or the DeleteOptions body."""
+    options = _options(raw)
+    propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+    grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+    try:
+        return str(propagation), None if grace is None else int(grace)
+    except ValueError as e:
+        raise bad_request(f"invalid gracePeriodSeconds {grace!r}") from e
 
 
 def _options(raw: bytes) -> dict[str, Any]:
     try:
-        options = json.loads(raw) if raw else {}
+        options = protobuf.decode(raw) if raw.startswith(protobuf.MAGIC) else json.loads(raw) if raw else {}
     except ValueError:
         return {}
     return options if isinstance(options, dict) else {}
@@ -224,12 +265,14 @@ def _too_large() -> ApiError:
 
 async def _json(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if ctype == protobuf.MEDIA_TYPE:
+        return protobuf.decode(await _body(request))
     if ctype not in ("application/json", "application/yaml", ""):
         raise ApiError(
             415,
             "UnsupportedMediaType",
             f"the body of the request was in an unknown format - "
-            f"accepted media types include: application/json (not {ctype})",
+            f"accepted media types include: application/json, {protobuf.MEDIA_TYPE} (not {ctype})",
         )
     try:
         return json.loads(await _body(request))

@@ -18,7 +18,8 @@ from localcluster.storage import Obj, Store
 log = logging.getLogger(__name__)
 Key = tuple[str, str, str]
 Reconciler = Callable[[str, str], Awaitable[None]]
-_OWNER_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet", "Deployment"}
+_OWNER_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet", "Deployment", "Job", "ReplicationController"}
+_OWNER_GROUPS = {"apps", "batch", ""}
 
 
 def keys_for(res: Resource, etype: str, obj: Obj) -> list[Key]:
@@ -26,7 +27,7 @@ def keys_for(res: Resource, etype: str, obj: Obj) -> list[Key]:
     md = obj["metadata"]
     ns = md.get("namespace") or ""
     keys: list[Key] = []
-    if res.kind in _OWNER_KINDS and res.group == "apps":
+    if res.kind in _OWNER_KINDS and res.group in _OWNER_GROUPS and res.builtin:
         keys.append((res.kind, ns, md["name"]))
     for ref in md.get("ownerReferences") or []:
         if ref.get("controller") and ref.get("kind") in _OWNER_KINDS:

@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 from localcluster.apiserver import ApiServer
+from localcluster.controllers import rollouts
 from localcluster.errors import ApiError
 from localcluster.events import Recorder
 from localcluster.storage import Obj
@@ -126,36 +127,45 @@ class Workloads:
                 await self.rs_events.record(owner, "Normal", "SuccessfulDelete", message)
 
     # ---- Deployment
-    async def _ensure_replicaset(self, dep: Obj, owned_rs: list[Obj], want: str, h: str) -> None:
+    async def _new_replicaset(self, dep: Obj, owned_rs: list[Obj]) -> Obj:
+        """The ReplicaSet of the current template: an existing one (re-numbered) or a new one."""
         spec, ns = dep.get("spec", {}), dep["metadata"]["namespace"]
         rs_res = self.api.res("apps", "replicasets")
-        current = next((r for r in owned_rs if r["metadata"]["name"] == want), None)
-        if current is None:
-            tmpl = copy.deepcopy(spec.get("template", {}))
-            tmpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
-            sel = copy.deepcopy(spec.get("selector", {}))
-            sel.setdefault("matchLabels", {})["pod-template-hash"] = h
-            revs = [
-                int(r["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", "0"))
-                for r in owned_rs
-            ]
-            md = {
-                "name": want,
-                "labels": tmpl["metadata"]["labels"],
-                "ownerReferences": [owner_ref(dep)],
-                "annotations": {"deployment.kubernetes.io/revision": str(1 + max(revs or [0]))},
-            }
-            rs = {
-                "metadata": md,
-                "spec": {"replicas": spec.get("replicas", 1), "selector": sel, "template": tmpl},
-            }
-            created = await self.api.create(rs_res, ns, {**rs, "spec": {**rs["spec"], "replicas": 0}})
-            await self._scale(dep, created, spec.get("replicas", 1))
-        elif current["spec"].get("replicas") != spec.get("replicas", 1):
-            await self._scale(dep, current, spec.get("replicas", 1))
-        for r in owned_rs:
-            if r["metadata"]["name"] != want and r["spec"].get("replicas", 1) != 0:
-                await self._scale(dep, r, 0)
+        top = max((rollouts.revision(r) for r in owned_rs), default=0)
+        current = next((r for r in owned_rs if rollouts.same_template(r, dep)), None)
+        if current is not None:
+            if rollouts.revision(current) != top or top == 0:
+                annotations = {
+                    **(current["metadata"].get("annotations") or {}),
+                    rollouts.REVISION: str(top + 1),
+                }
+                md = {**current["metadata"], "annotations": annotations}
+                return await self.api.update(rs_res, ns, md["name"], {**current, "metadata": md}, admit=False)
+            return current
+        h = template_hash(rollouts.normalized_template(spec.get("template", {})))
+        tmpl = copy.deepcopy(spec.get("template", {}))
+        tmpl.setdefault("metadata", {}).setdefault("labels", {})[rollouts.HASH_LABEL] = h
+        sel = copy.deepcopy(spec.get("selector", {}))
+        sel.setdefault("matchLabels", {})[rollouts.HASH_LABEL] = h
+        md = {
+            "name": f"{dep['metadata']['name']}-{h}",
+            "labels": tmpl["metadata"]["labels"],
+            "ownerReferences": [owner_ref(dep)],
+            "annotations": {rollouts.REVISION: str(top + 1)},
+        }
+        rs = {"metadata": md, "spec": {"replicas": 0, "selector": sel, "template": tmpl}}
+        return await self.api.create(rs_res, ns, rs)
+
+    def _state(self, rs: Obj) -> rollouts.ReplicaSetState:
+        pods = self._pods(rs["metadata"]["namespace"], rs["metadata"]["uid"])
+        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        return rollouts.ReplicaSetState(
+            rs["metadata"]["name"],
+            rs["spec"].get("replicas", 1),
+            sum(1 for p in live if is_ready(p)),
+            len(live),
+            rollouts.revision(rs),
+        )
 
     async def _scale(self, dep: Obj, rs: Obj, replicas: int) -> None:
         """Set a ReplicaSet's replicas and record the Deployment's ScalingReplicaSet event."""
@@ -177,41 +187,78 @@ class Workloads:
         if dep is None:
             return
         rs_res = self.api.res("apps", "replicasets")
-        h = template_hash(dep.get("spec", {}).get("template", {}))
-        await self._ensure_replicaset(
-            dep, owned(self.api.store.list(rs_res, ns), dep["metadata"]["uid"]), f"{name}-{h}", h
-        )
+        owned_rs = owned(self.api.store.list(rs_res, ns), dep["metadata"]["uid"])
+        new_rs = await self._new_replicaset(dep, owned_rs)
+        old_rs = [r for r in owned_rs if r["metadata"]["name"] != new_rs["metadata"]["name"]]
+        all_pods = [p for r in [*old_rs, new_rs] for p in self._pods(ns, r["metadata"]["uid"])]
+        terminating = sum(1 for p in all_pods if p["metadata"].get("deletionTimestamp"))
+        if not dep.get("spec", {}).get("paused"):
+            steps = rollouts.plan(dep, self._state(new_rs), [self._state(r) for r in old_rs], terminating)
+            for rs in [new_rs, *old_rs]:
+                if rs["metadata"]["name"] in steps:
+                    await self._scale(dep, rs, steps[rs["metadata"]["name"]])
+        await self._deployment_status(dep, new_rs, old_rs)
+
+    async def _deployment_status(self, dep: Obj, new_rs: Obj, old_rs: list[Obj]) -> None:
+        states = [self._state(new_rs)] + [self._state(r) for r in old_rs]
         replicas = dep.get("spec", {}).get("replicas", 1)
-        pods = [
-            p
-            for r in owned(self.api.store.list(rs_res, ns), dep["metadata"]["uid"])
-            for p in self._pods(ns, r["metadata"]["uid"])
-        ]
-        new = [p for p in pods if p["metadata"].get("labels", {}).get("pod-template-hash") == h]
-        ready = sum(1 for p in pods if is_ready(p))
-        progressing = (
-            "ReplicaSetUpdated" if len(pods) > replicas or len(new) < replicas else "NewReplicaSetAvailable"
-        )
+        total, available = sum(s.pods for s in states), sum(s.available for s in states)
+        done = states[0].pods == replicas == total and states[0].available == replicas
+        _, max_unavailable = rollouts.limits(dep)
         status = {
             "observedGeneration": dep["metadata"]["generation"],
-            "replicas": len(pods),
-            "updatedReplicas": len(new),
-            "readyReplicas": ready,
-            "availableReplicas": ready,
+            "replicas": total,
+            "updatedReplicas": states[0].pods,
+            "readyReplicas": available,
+            "availableReplicas": available,
+            "unavailableReplicas": max(0, replicas - available),
             "conditions": [
                 {
                     "type": "Available",
-                    "status": "True" if ready >= replicas else "False",
+                    "status": "True" if available >= replicas - max_unavailable else "False",
                     "reason": "MinimumReplicasAvailable",
+                    "message": "Deployment has minimum availability.",
                 },
-                {"type": "Progressing", "status": "True", "reason": progressing},
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": "NewReplicaSetAvailable" if done else "ReplicaSetUpdated",
+                    "message": f'ReplicaSet "{new_rs["metadata"]["name"]}" '
+                    + ("has successfully progressed." if done else "is progressing."),
+                },
             ],
         }
+        status = {k: v for k, v in status.items() if v != 0 or k == "observedGeneration"}
         await self._set_status("apps", "deployments", dep, status)
+        await self._note_revision(dep, new_rs)
 
-    # ---- ReplicaSet
+    async def _note_revision(self, dep: Obj, new_rs: Obj) -> None:
+        """The Deployment carries its new ReplicaSet's revision annotation, as kubectl expects."""
+        rev = str(rollouts.revision(new_rs))
+        current = self._get("apps", "deployments", dep["metadata"]["namespace"], dep["metadata"]["name"])
+        if current is None or (current["metadata"].get("annotations") or {}).get(rollouts.REVISION) == rev:
+            return
+        md = {
+            **current["metadata"],
+            "annotations": {**(current["metadata"].get("annotations") or {}), rollouts.REVISION: rev},
+        }
+        await self.api.update(
+            self.api.res("apps", "deployments"),
+            md["namespace"],
+            md["name"],
+            {**current, "metadata": md},
+            admit=False,
+        )
+
+    # ---- ReplicaSet and ReplicationController
     async def replicaset(self, ns: str, name: str) -> None:
-        rs = self._get("apps", "replicasets", ns, name)
+        await self._replicas("apps", "replicasets", ns, name)
+
+    async def replicationcontroller(self, ns: str, name: str) -> None:
+        await self._replicas("", "replicationcontrollers", ns, name)
+
+    async def _replicas(self, group: str, plural: str, ns: str, name: str) -> None:
+        rs = self._get(group, plural, ns, name)
         if rs is None:
             return
         want = rs.get("spec", {}).get("replicas", 1)
@@ -222,23 +269,23 @@ class Workloads:
             await self._create_pod(
                 ns, pod_from_template(rs["spec"].get("template", {}), rs, generate=f"{name}-"), rs
             )
-        newest_first = sorted(live, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)
-        for pod in newest_first[: max(0, len(live) - want)]:
+        # As the real controller: not-ready pods go first, then the newest.
+        doomed = sorted(live, key=lambda p: (is_ready(p), p["metadata"]["creationTimestamp"]), reverse=True)
+        doomed = sorted(doomed, key=is_ready)
+        for pod in doomed[: max(0, len(live) - want)]:
             await self._delete_pod(pod, rs)
-        pods = self._pods(ns, rs["metadata"]["uid"])
+        pods = [
+            p for p in self._pods(ns, rs["metadata"]["uid"]) if not p["metadata"].get("deletionTimestamp")
+        ]
         ready = sum(1 for p in pods if is_ready(p))
-        await self._set_status(
-            "apps",
-            "replicasets",
-            rs,
-            {
-                "replicas": len(pods),
-                "fullyLabeledReplicas": len(pods),
-                "readyReplicas": ready,
-                "availableReplicas": ready,
-                "observedGeneration": rs["metadata"]["generation"],
-            },
-        )
+        status = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": rs["metadata"]["generation"],
+        }
+        await self._set_status(group, plural, rs, status)
 
     # ---- StatefulSet and DaemonSet
     async def _replace_outdated(self, obj: Obj, revision: str) -> list[Obj]:
