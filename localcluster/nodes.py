@@ -109,9 +109,3 @@ def simulator_factory(kind: str = "auto") -> NodeFactory:
         log.warning("Node simulator not installed; pods will only be reported Running (status-only nodes)")
         return StatusOnlyNode
     return cast(NodeFactory, module.NodeSimulator)
-
-
-def exec_function() -> Callable[[pathlib.Path, str, str, str, list[str]], int]:
-    """``localcluster.node.exec_in_container``; ImportError when the simulator is absent."""
-    module = importlib.import_module("localcluster.node")
-    return cast(Callable[[pathlib.Path, str, str, str, list[str]], int], module.exec_in_container)

@@ -143,27 +143,16 @@ class Containerd:
         log.info("Started containerd socket=%s pid=%d", lay.socket, self._proc.pid)
 
     def ctr_argv(self, *args: str) -> list[str]:
-        return ["ctr", "--address", str(self.layout.socket), "--namespace", "k8s.io", *args]
+        return ctr_argv(self.layout.socket, *args)
 
     def ctr(self, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
-        argv = self.ctr_argv(*args)
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        return ctr(self.layout.socket, *args, timeout=timeout)
 
-    def import_archive(self, archive: Path, names: list[str] | None = None) -> list[str]:
-        """``ctr images import`` an OCI or docker archive; returns the names imported."""
-        before = set(self.image_names())
-        proc = self.ctr("images", "import", str(archive))
-        if proc.returncode != 0:
-            raise ValueError(f"cannot import {archive}: {proc.stderr.strip() or proc.stdout.strip()}")
-        imported = sorted(set(self.image_names()) - before) or _named_in(proc.stdout)
-        for name in names or []:
-            if imported and name not in imported:
-                self.ctr("images", "tag", "--force", imported[0], name)
-        return imported + [n for n in names or [] if n not in imported]
+    def import_archive(self, archive: Path) -> list[str]:
+        return import_archive(self.layout.socket, archive)
 
     def image_names(self) -> list[str]:
-        proc = self.ctr("images", "list", "--quiet")
-        return proc.stdout.split() if proc.returncode == 0 else []
+        return image_names(self.layout.socket)
 
     def ensure_image(self, image: str, cache: Path = imagebuild.CACHE) -> bool:
         """Make ``image`` present from its recipe (build or cache, then import); False without one."""
@@ -196,6 +185,30 @@ class Containerd:
                 os.kill(pid, signal.SIGKILL)
         networks.delete_bridge(self.network)
         log.info("Stopped containerd socket=%s", self.layout.socket)
+
+
+def ctr_argv(socket: Path, *args: str) -> list[str]:
+    return ["ctr", "--address", str(socket), "--namespace", "k8s.io", *args]
+
+
+def ctr(socket: Path, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ctr_argv(socket, *args), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def image_names(socket: Path) -> list[str]:
+    proc = ctr(socket, "images", "list", "--quiet")
+    return proc.stdout.split() if proc.returncode == 0 else []
+
+
+def import_archive(socket: Path, archive: Path) -> list[str]:
+    """``ctr images import`` an OCI or docker archive into the ``k8s.io`` namespace; the new names."""
+    before = set(image_names(socket))
+    proc = ctr(socket, "images", "import", str(archive))
+    if proc.returncode != 0:
+        raise ValueError(f"cannot import {archive}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return sorted(set(image_names(socket)) - before) or _named_in(proc.stdout)
 
 
 def _named_in(output: str) -> list[str]:
