@@ -1,10 +1,11 @@
-"""``python app.py localcluster up|down|exec``: run the embedded cluster and enter its containers.
+"""``python app.py localcluster up|down|exec|image``: run the embedded cluster and use it.
 
 Examples:
     python app.py localcluster up --nodes 2              # foreground; Ctrl-C stops it
     python app.py localcluster up --detach               # prints the kubeconfig path
     KUBECONFIG=/tmp/varmor-localcluster/kubeconfig kubectl get pods -A
-    python app.py localcluster exec -n default demo-4-abc -c c0 -- id
+    python app.py localcluster exec -n default demo-4-abc -c c0 -- id   # = kubectl exec
+    python app.py localcluster image import my-image.tar  # an OCI or docker archive
     python app.py localcluster down
 
 Heavy modules are imported inside ``run`` so ``app.py --help`` stays fast.
@@ -37,18 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument(
         "--node-simulator",
-        choices=["auto", "process", "status-only"],
+        choices=["auto", "containerd", "process", "status-only"],
         default="auto",
-        help="process: run pods as real processes (root); status-only: report them Running",
+        help="containerd: run pods through CRI on the cluster's own containerd (root; the default "
+        "when installed); process: host processes in namespaces; status-only: report them Running",
     )
     down = sub.add_parser("down", help="stop the cluster and every pod it runs")
     down.add_argument("--dir", type=pathlib.Path, default=DEFAULT_DIR)
-    ex = sub.add_parser("exec", help="run a command inside a pod's container (like kubectl exec)")
+    ex = sub.add_parser("exec", help="kubectl exec with the cluster's kubeconfig")
     ex.add_argument("--dir", type=pathlib.Path, default=DEFAULT_DIR)
     ex.add_argument("-n", "--namespace", default="default")
+    ex.add_argument("-i", "--stdin", action="store_true")
+    ex.add_argument("-t", "--tty", action="store_true")
     ex.add_argument("pod")
-    ex.add_argument("-c", "--container", required=True)
+    ex.add_argument("-c", "--container")
     ex.add_argument("cmd", nargs="*", metavar="-- CMD [ARGS...]")
+    image = sub.add_parser("image", help="manage the cluster's images")
+    image_sub = image.add_subparsers(dest="image_action", required=True, metavar="ACTION")
+    imp = image_sub.add_parser("import", help="import an OCI or docker image archive into the cluster")
+    imp.add_argument("--dir", type=pathlib.Path, default=DEFAULT_DIR)
+    imp.add_argument("archive", type=pathlib.Path)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -86,17 +95,57 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _exec(args: argparse.Namespace) -> int:
-    from localcluster.nodes import exec_function
+    """A thin wrapper over ``kubectl exec``: the session runs through containerd, not in this process."""
+    import os
+    import shutil
 
     argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    kubeconfig = args.dir.resolve() / "kubeconfig"
     if not argv:
-        print("usage: localcluster exec -n NS POD -c CONTAINER -- CMD [ARGS...]", file=sys.stderr)
+        print(
+            "usage: localcluster exec [-n NS] [-i] [-t] POD [-c CONTAINER] -- CMD [ARGS...]", file=sys.stderr
+        )
         return 2
-    try:
-        return exec_function()(args.dir.resolve() / "nodes", args.namespace, args.pod, args.container, argv)
-    except LookupError as error:  # ContainerNotFound: unknown pod or container, or not running
-        print(f"error: {error}", file=sys.stderr)
+    kubectl = shutil.which("kubectl")
+    if kubectl is None or not kubeconfig.exists():
+        print(f"error: needs kubectl and a running cluster's {kubeconfig}", file=sys.stderr)
         return 1
+    flags = ["-i"] * args.stdin + ["-t"] * args.tty + (["-c", args.container] if args.container else [])
+    os.execv(
+        kubectl,
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(kubeconfig),
+            "exec",
+            "-n",
+            args.namespace,
+            *flags,
+            args.pod,
+            "--",
+            *argv,
+        ],
+    )
+
+
+def _image_import(args: argparse.Namespace) -> int:
+    from localcluster.runtime.containerd import Layout, import_archive
+
+    socket = Layout(args.dir.resolve() / "containerd").socket
+    if not socket.exists():
+        print(f"error: no local cluster with containerd runs from {args.dir}", file=sys.stderr)
+        return 1
+    if not args.archive.is_file():
+        print(f"error: {args.archive} is not a file", file=sys.stderr)
+        return 1
+    try:
+        names = import_archive(socket, args.archive.resolve())
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for name in names:
+        print(f"imported {name}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,4 +157,6 @@ def run(args: argparse.Namespace) -> int:
         stopped = daemon.stop(args.dir.resolve())
         print("stopped" if stopped else f"no local cluster runs from {args.dir}")
         return 0
+    if args.action == "image":
+        return _image_import(args)
     return _exec(args)

@@ -31,6 +31,7 @@ from localcluster.handlers import Handlers
 from localcluster.nodes import NodeFactory, StatusOnlyNode
 from localcluster.resources import Registry
 from localcluster.storage import MAX_OBJECT_BYTES, Store
+from localcluster.streaming import Streaming
 
 log = logging.getLogger(__name__)
 CRDS = pathlib.Path(__file__).resolve().parent.parent / "manifests" / "crds.yaml"
@@ -154,6 +155,8 @@ class Cluster:
         await self._seed()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         handlers = Handlers(self.api, self.authority, self.settings.bookmark_interval)
+        streaming = Streaming(self.api, lambda: {k.node: k.simulator for k in self.kubelets})
+        app.router.add_routes(streaming.routes())
         app.router.add_route("*", "/{tail:.*}", handlers.handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -177,8 +180,10 @@ class Cluster:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for kubelet in self.kubelets:
-            await kubelet.shutdown()
+        await asyncio.gather(*(kubelet.shutdown() for kubelet in self.kubelets))
+        close = getattr(self.settings.node_factory, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
         await self.webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -1,8 +1,10 @@
-"""The port to the node simulator, and a status-only stand-in for when it is not installed.
+"""The port to a node's container runtime, and a status-only stand-in for unit tests.
 
-``NodePort`` is the contract agreed with ``localcluster.node.NodeSimulator`` (which runs pod
-containers as real processes). ``StatusOnlyNode`` runs nothing: it reports every container Running
-so the API side works on machines without the simulator. ``simulator_factory`` picks one.
+``NodePort`` is what the kubelet loop drives. ``containerd`` nodes (``localcluster.node.crinode``)
+run pods through CRI on the cluster's own containerd, as kubelet does; ``process`` nodes
+(``localcluster.node.NodeSimulator``) run containers as host processes in namespaces (kept as the
+benchmark baseline); ``StatusOnlyNode`` runs nothing and reports every container Running, for
+non-root unit tests. ``simulator_factory`` picks one; ``auto`` means containerd when it can run.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import datetime
 import hashlib
 import importlib
 import logging
+import os
 import pathlib
+import shutil
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol, cast
@@ -90,9 +94,13 @@ class StatusOnlyNode:
 
 
 def simulator_factory(kind: str = "auto") -> NodeFactory:
-    """``process`` (the real simulator), ``status-only``, or ``auto`` (real one when installed)."""
+    """``containerd``, ``process``, ``status-only``, or ``auto`` (containerd as root when installed)."""
     if kind == "status-only":
         return StatusOnlyNode
+    if kind == "containerd" or (kind == "auto" and os.geteuid() == 0 and shutil.which("containerd")):
+        from localcluster.node.crinode import ContainerdRuntime
+
+        return ContainerdRuntime()
     try:
         module = importlib.import_module("localcluster.node")
     except ImportError:
@@ -101,9 +109,3 @@ def simulator_factory(kind: str = "auto") -> NodeFactory:
         log.warning("Node simulator not installed; pods will only be reported Running (status-only nodes)")
         return StatusOnlyNode
     return cast(NodeFactory, module.NodeSimulator)
-
-
-def exec_function() -> Callable[[pathlib.Path, str, str, str, list[str]], int]:
-    """``localcluster.node.exec_in_container``; ImportError when the simulator is absent."""
-    module = importlib.import_module("localcluster.node")
-    return cast(Callable[[pathlib.Path, str, str, str, list[str]], int], module.exec_in_container)

@@ -1,9 +1,10 @@
-"""The scheduler and one kubelet per simulated node.
+"""The scheduler and one kubelet per node.
 
-The scheduler binds unbound pods round robin over the nodes (DaemonSet pods come pinned). Each
-kubelet watches the pods bound to its node through the store (as a real kubelet watches the API),
-starts them on its node simulator, writes their status, refreshes it every second, and finishes
-graceful deletions: it stops the pod, then removes the object.
+The scheduler binds unbound pods round robin over the nodes (DaemonSet pods come pinned) and records
+a ``Scheduled`` Event. Each kubelet watches the pods bound to its node through the store (as a real
+kubelet watches the API), starts them on its node's runtime, writes their status, syncs them every
+second (restarts, retries, image pulls happen in the node's ``pod_status``), records the Events the
+node reports, and finishes graceful deletions: it stops the pod, then removes the object.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import itertools
 import logging
 from typing import Any
 
+from localcluster import events
 from localcluster.apiserver import ApiServer
 from localcluster.errors import ApiError
 from localcluster.nodes import NodePort
@@ -30,8 +32,12 @@ class Scheduler:
         pod = self.api.store.find(self.api.res("", "pods"), ns, name)
         if pod is None or pod.get("spec", {}).get("nodeName") or pod["metadata"].get("deletionTimestamp"):
             return
-        bound = {**pod, "spec": {**pod.get("spec", {}), "nodeName": next(self._next)}}
+        node = next(self._next)
+        bound = {**pod, "spec": {**pod.get("spec", {}), "nodeName": node}}
         await self.api.update(self.api.res("", "pods"), ns, name, bound, admit=False)
+        message = f"Successfully assigned {ns}/{name} to {node}"
+        involved = {"kind": "Pod", "apiVersion": "v1", "metadata": bound["metadata"]}
+        await events.Recorder(self.api, "default-scheduler").record(involved, "Normal", "Scheduled", message)
 
 
 class Kubelet:
@@ -75,6 +81,7 @@ class Kubelet:
                 self.started[uid] = (pod["metadata"]["namespace"], pod["metadata"]["name"])
                 status = await asyncio.to_thread(self.simulator.start_pod, pod)
                 await self._write_status(uid, status)
+                await self._record_events()
         except ApiError as e:
             log.warning(
                 "Kubelet failed node=%s pod=%s error=%s", self.node, pod["metadata"]["name"], e.message
@@ -109,6 +116,17 @@ class Kubelet:
                 await self._write_status(uid, await asyncio.to_thread(self.simulator.pod_status, uid))
             except ApiError as e:
                 log.warning("Kubelet status update failed node=%s uid=%s error=%s", self.node, uid, e.message)
+        await self._record_events()
+
+    async def _record_events(self) -> None:
+        """Post the Events the node reported (nodes without events have no ``drain_events``)."""
+        drain = getattr(self.simulator, "drain_events", None)
+        for e in drain() if drain is not None else []:
+            involved = {"kind": "Pod", "apiVersion": "v1",
+                        "metadata": {"namespace": e.namespace, "name": e.pod, "uid": e.uid}}
+            field_path = f"spec.containers{{{e.container}}}" if e.container else ""
+            await events.Recorder(self.api, "kubelet", self.node).record(
+                involved, e.type, e.reason, e.message, field_path)
 
     async def shutdown(self) -> None:
         await asyncio.to_thread(self.simulator.shutdown)

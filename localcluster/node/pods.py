@@ -86,9 +86,9 @@ def qos_class(containers: list[dict[str, Any]]) -> QosClass:
 
 
 def _container(c: dict[str, Any], pod: dict[str, Any], fields: dict[str, str]) -> ContainerSpec:
-    env, problem = _environment(c, fields)
+    env, problem = environment(c, fields)
     lookup = dict(env)
-    argv = tuple(_expand(a, lookup) for a in (c.get("command") or []) + (c.get("args") or []))
+    argv = tuple(expand(a, lookup) for a in (c.get("command") or []) + (c.get("args") or []))
     if not argv:
         problem = problem or "no command: images are not pulled, so command or args must be set"
     pod_ctx = pod.get("spec", {}).get("securityContext") or {}
@@ -108,13 +108,13 @@ def _container(c: dict[str, Any], pod: dict[str, Any], fields: dict[str, str]) -
     )
 
 
-def _environment(c: dict[str, Any], fields: dict[str, str]) -> tuple[tuple[tuple[str, str], ...], str | None]:
+def environment(c: dict[str, Any], fields: dict[str, str]) -> tuple[tuple[tuple[str, str], ...], str | None]:
     env: dict[str, str] = {"PATH": DEFAULT_PATH, "HOSTNAME": fields["metadata.name"]}
     problem = None
     for item in c.get("env") or []:
         ref = (item.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
         if "value" in item or "valueFrom" not in item:
-            env[item["name"]] = _expand(str(item.get("value", "")), env)
+            env[item["name"]] = expand(str(item.get("value", "")), env)
         elif ref in fields:
             env[item["name"]] = fields[ref]
         else:
@@ -122,7 +122,7 @@ def _environment(c: dict[str, Any], fields: dict[str, str]) -> tuple[tuple[tuple
     return tuple(env.items()), problem
 
 
-def _expand(text: str, env: dict[str, str]) -> str:
+def expand(text: str, env: dict[str, str]) -> str:
     """Kubernetes ``$(VAR)`` expansion: unknown references stay, ``$$`` escapes a dollar."""
 
     def one(match: re.Match[str]) -> str:

@@ -122,11 +122,11 @@ def pod_status(pod: PodRecord, seen: list[Observed]) -> dict[str, Any]:
     return {
         "phase": phase(pod["restartPolicy"], statuses),
         "conditions": [
-            _condition("PodReadyToStartContainers", True, started),
-            _condition("Initialized", True, started),
-            _condition("Ready", ready, ready_at),
-            _condition("ContainersReady", ready, ready_at),
-            _condition("PodScheduled", True, started),
+            condition("PodReadyToStartContainers", True, started),
+            condition("Initialized", True, started),
+            condition("Ready", ready, ready_at),
+            condition("ContainersReady", ready, ready_at),
+            condition("PodScheduled", True, started),
         ],
         "hostIP": ip,
         "hostIPs": [{"ip": ip}],
@@ -138,7 +138,7 @@ def pod_status(pod: PodRecord, seen: list[Observed]) -> dict[str, Any]:
     }
 
 
-def _condition(kind: str, ok: bool, when: str) -> dict[str, Any]:
+def condition(kind: str, ok: bool, when: str) -> dict[str, Any]:
     cond: dict[str, Any] = {
         "type": kind,
         "status": "True" if ok else "False",

@@ -32,7 +32,7 @@ from localcluster.admission import ENDPOINT_ANNOTATION
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
 from localcluster.nodes import simulator_factory
-from tests.localcluster.support import Kube, eventually, running_pods
+from tests.localcluster.support import Kube, eventually, kubectl_on_tty, running_pods
 from tests.tracer.harness import TracerProcess
 from webhook.registrations import mutating_configuration
 
@@ -52,7 +52,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kube, pathlib.Path]]:
     state = tmp_path_factory.mktemp("guide-cluster")
-    thread = ClusterThread(Settings(state_dir=state, nodes=2, node_factory=simulator_factory("process")))
+    thread = ClusterThread(Settings(state_dir=state, nodes=2, node_factory=simulator_factory("containerd")))
     thread.start()
     (state / "seccomp").mkdir(exist_ok=True)
     (state / "seccomp" / PROFILE).write_text(json.dumps(MODELING_SECCOMP))  # the agent's job
@@ -94,7 +94,7 @@ def _answers(port: int) -> bool:
 
 
 def _pods(kube: Kube, namespace: str) -> list[Any]:
-    return eventually(lambda: running_pods(kube, namespace, "app=demo-4", 2), timeout=60)
+    return eventually(lambda: running_pods(kube, namespace, "app=demo-4", 2), timeout=180)
 
 
 @pytest.fixture(scope="module")
@@ -126,18 +126,17 @@ def test_the_webhook_wires_the_guides_containers_and_leaves_c0_of_demo_alone(
 
 
 def _cgroup(container_id: str) -> str:
-    found = glob.glob(f"/sys/fs/cgroup/unified/kubepods.slice/**/cri-containerd-{container_id}.scope",
-                      recursive=True)
+    found = glob.glob(f"/sys/fs/cgroup/unified/kubepods/*/pod*/{container_id}")
     assert len(found) == 1, found
     return found[0]
 
 
-def _exec(state: pathlib.Path, namespace: str, pod: str, container: str, script: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "app.py", "localcluster", "exec", "--dir", str(state), "-n", namespace, pod,
-         "-c", container, "--", "bash", "-c", script],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
+def _exec(kube: Kube, namespace: str, pod: str, container: str, script: str) -> str:
+    """The guide's ``kubectl exec -n NS POD -c C -it -- bash -c SCRIPT``, on a terminal."""
+    code, out = kubectl_on_tty(kube, "exec", "-n", namespace, pod, "-c", container, "-it", "--",
+                               "bash", "-c", script)
+    assert code == 0, out
+    return out
 
 
 def _wired_containers(deployed: dict[str, list[Any]]) -> dict[str, str]:
@@ -154,24 +153,25 @@ def _wired_containers(deployed: dict[str, list[Any]]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def recorded(cluster: tuple[Kube, pathlib.Path], deployed: dict[str, list[Any]]) -> Iterator[dict[str, Any]]:
-    _, state = cluster
+    kube, _ = cluster
     tracer = TracerProcess()
     targets = _wired_containers(deployed)
     try:
         for name, path in targets.items():
             tracer.add(name, f"cgroup={path}")
         default_pod, demo_pod = deployed["default"][0].metadata.name, deployed["demo"][1].metadata.name
-        _exec(state, "default", default_pod, "c0", "cat /etc/shadow")
-        _exec(state, "default", default_pod, "c0", "unshare -Un id")
-        _exec(state, "demo", demo_pod, "c0", f"echo {demo_pod}/c0 > /root/c0 && cat /root/c0")
-        _exec(state, "demo", demo_pod, "c1", f"echo {demo_pod}/c1 > /root/c1 && cat /root/c1")
+        _exec(kube, "default", default_pod, "c0", "cat /etc/shadow")
+        _exec(kube, "default", default_pod, "c0", "unshare -Un id")
+        _exec(kube, "demo", demo_pod, "c0", f"echo {demo_pod}/c0 > /root/c0")
+        _exec(kube, "demo", demo_pod, "c1", f"echo {demo_pod}/c1 > /root/c1")
+        written = {c: kube.kubectl("exec", "-n", "demo", demo_pod, "-c", c, "--", "cat", f"/root/{c}")
+                   for c in ("c0", "c1")}
         time.sleep(0.5)
         events = [e for name in targets for e in tracer.remove(name)]
     finally:
         tracer.stop()
-        for leftover in ("/root/c0", "/root/c1"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+    assert written == {c: f"{demo_pod}/{c}\n" for c in ("c0", "c1")}
+    assert not os.path.exists("/root/c0") and not os.path.exists("/root/c1"), "written on the host"
     model = merge(*(model_from_events(PROFILE, [e for e in events if e["target"] == name])
                     for name in targets))
     yield armor_profile_model(model, PROFILE)

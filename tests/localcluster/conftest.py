@@ -1,8 +1,8 @@
 """Fixtures for the local cluster tests: a running cluster, its kubeconfig, and a kubectl runner.
 
-The shared ``cluster`` has two nodes and runs pods as real processes through ``localcluster.node``
-when the tests run as root (the node simulator needs namespaces and cgroups); otherwise it uses the
-status-only nodes, which report pods Running without processes. Tests isolate themselves by
+The shared ``cluster`` has two nodes and runs pods on its own containerd through CRI
+(``localcluster.node.crinode``) when the tests run as root; otherwise it uses the status-only
+nodes, which report pods Running without processes. Tests isolate themselves by
 namespace. ``support`` holds the helpers.
 """
 
@@ -21,7 +21,7 @@ from tests.localcluster.support import Kube
 
 
 def node_factory() -> NodeFactory:
-    return simulator_factory("process") if os.geteuid() == 0 else StatusOnlyNode
+    return simulator_factory("containerd") if os.geteuid() == 0 else StatusOnlyNode
 
 
 @pytest.fixture(scope="session")

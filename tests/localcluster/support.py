@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pathlib
+import pty
+import select
 import subprocess
 import time
 import uuid
@@ -62,3 +64,34 @@ def running_pods(kube: Kube, namespace: str, selector: str, count: int) -> list[
     live = [p for p in pods if not getattr(p.metadata, "deletion_timestamp", None)]
     ready = [p for p in live if p.status and p.status.phase == "Running"]
     return ready if len(ready) == count and len(live) == count else None
+
+
+def kubectl_on_tty(kube: Kube, *args: str, stdin: bytes = b"", timeout: float = 60.0) -> tuple[int, str]:
+    """kubectl with a terminal on stdin/stdout/stderr (as a user types ``-it``); exit code and output."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig), "TERM": "dumb"}
+    proc = subprocess.Popen(["kubectl", *args], stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    if stdin:
+        os.write(master, stdin)
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every slave end is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    try:
+        code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return code, out.decode(errors="replace").replace("\r\n", "\n")

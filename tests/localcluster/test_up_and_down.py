@@ -1,7 +1,9 @@
-"""``localcluster up --detach`` serves kubectl, and ``down`` leaves no process or cgroup behind."""
+"""``localcluster up --detach`` serves kubectl, and ``down`` leaves nothing behind: no containerd,
+shim or container process, no cgroup, mount, network namespace or bridge."""
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
@@ -48,11 +50,39 @@ def test_up_serves_kubectl_and_down_leaves_nothing_running(tmp_path: pathlib.Pat
             "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
         }
         kube.core.create_namespaced_pod("default", pod)
-        pods = eventually(lambda: running_pods(kube, "default", "app=p", 1))
+        pods = eventually(lambda: running_pods(kube, "default", "app=p", 1), timeout=120)
         container_id = pods[0].status.container_statuses[0].container_id.removeprefix("containerd://")
+        uid = pods[0].metadata.uid
+        bridge = _our_bridge(tmp_path)
+        assert f"dev {bridge} " in _ip("route", "get", pods[0].status.pod_ip)
     finally:
         assert app("down", "--dir", str(tmp_path)) == "stopped"
     assert not os.path.exists(f"/proc/{pid}")
     assert not (tmp_path / "pid").exists()
     assert marked_processes() == []
-    assert not list(pathlib.Path("/sys/fs/cgroup").rglob(f"*{container_id}*"))
+    assert processes_mentioning(str(tmp_path).encode()) == []
+    assert not list(pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}"))
+    assert not list(pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}/{container_id}"))
+    assert str(tmp_path) not in pathlib.Path("/proc/self/mountinfo").read_text()
+    assert f"{bridge} " not in _ip("-br", "link")
+
+
+def _ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
+
+
+def _our_bridge(state: pathlib.Path) -> str:
+    conf = json.loads(next((state / "containerd" / "net.d").glob("*.conflist")).read_text())
+    return str(conf["plugins"][0]["bridge"])
+
+
+def processes_mentioning(text: bytes) -> list[int]:
+    """Pids whose command line names ``text`` (containerd, its shims, ...)."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -1,0 +1,454 @@
+"""A node whose pods run on the cluster's containerd through CRI, the way kubelet runs them.
+
+``ContainerdRuntime`` is the node factory: it starts the cluster's private containerd on the first
+node and shares it (one socket, one pod network) between the cluster's nodes; ``close`` stops it.
+``CriNode`` implements ``NodePort``: ``start_pod`` runs the sandbox (``RunPodSandbox``) and syncs;
+``pod_status`` is kubelet's ``syncPod`` — containers whose image is missing wait for it, containers
+that cannot be created are retried with back-off, exited ones are restarted by the restart policy
+(back-off between restarts, the RESTARTS count) — and returns the pod status. Events go to a queue
+the kubelet loop drains. ``stop_pod`` stops containers with the grace period, then the sandbox, and
+removes the pod's cgroups, volumes and logs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from localcluster.cri import runtime_pb2 as pb
+from localcluster.cri.client import CriClient, CriError
+from localcluster.node import criconfigs, slots
+from localcluster.node.pods import qos_class
+from localcluster.node.simulator import host_ip
+from localcluster.runtime import containerd, images, networks, pulling
+
+log = logging.getLogger(__name__)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _stamp(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ns else now()
+
+
+@dataclass(frozen=True)
+class NodeEvent:
+    """An Event the kubelet loop writes: about ``pod`` (uid, namespace, name), maybe one container."""
+
+    uid: str
+    namespace: str
+    pod: str
+    container: str
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass
+class PodState:
+    pod: dict[str, Any]
+    sandbox_id: str
+    sandbox_config: Any
+    pod_ip: str
+    start_time: str
+    slots: list[slots.Slot]
+    log_dir: Path
+    volume_dir: Path
+    terminal: bool = False
+    events: list[NodeEvent] = field(default_factory=list)
+
+
+class ContainerdRuntime:
+    """The cluster's containerd, shared by its nodes; also a ``NodeFactory``."""
+
+    def __init__(self, backoff_base: float = slots.BACKOFF_BASE) -> None:
+        self.backoff_base = backoff_base
+        self.ctd: containerd.Containerd | None = None
+        self.cri: CriClient | None = None
+        self.puller: pulling.ImagePuller | None = None
+        self.version = ""
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, state_dir: Path, seccomp_dir: Path) -> CriNode:
+        self.ensure_started(state_dir.parent.parent)
+        return CriNode(self, name, state_dir, seccomp_dir)
+
+    def ensure_started(self, cluster_dir: Path) -> None:
+        with self._lock:
+            if self.ctd is not None:
+                return
+            base = cluster_dir / "containerd"
+            ctd = containerd.Containerd(base, networks.allocate(cluster_dir))
+            ctd.start()
+            self.ctd, self.cri = ctd, CriClient(ctd.layout.socket)
+            self.version = self.cri.wait_ready(containerd.START_TIMEOUT)
+            self.puller = pulling.ImagePuller(ctd, self.cri)
+            self.puller.check(images.PAUSE_IMAGE, "IfNotPresent")  # sandbox image, in the background
+
+    def close(self) -> None:
+        with self._lock:
+            if self.puller is not None:
+                self.puller.close()
+            if self.cri is not None:
+                self.cri.close()
+            if self.ctd is not None:
+                self.ctd.stop()
+            self.ctd = self.cri = self.puller = None
+
+
+class CriNode:
+    """One node's kubelet half: pods through CRI on the shared containerd."""
+
+    def __init__(self, runtime: ContainerdRuntime, name: str, state_dir: Path, seccomp_dir: Path) -> None:
+        assert runtime.cri is not None and runtime.puller is not None
+        self.runtime = runtime
+        self.cri: CriClient = runtime.cri
+        self.puller: pulling.ImagePuller = runtime.puller
+        self.node_name = name
+        self.state_dir = state_dir
+        self.seccomp_dir = seccomp_dir
+        self.host_ip = host_ip()
+        self.pods: dict[str, PodState] = {}
+        self.events: list[NodeEvent] = []
+        self._lock = threading.RLock()
+
+    # -- NodePort ---------------------------------------------------------------------------------
+
+    def start_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
+        uid = pod["metadata"]["uid"]
+        with self._lock:
+            if uid not in self.pods:
+                self.pods[uid] = self._run_sandbox(pod)
+            status = self.pod_status(uid)
+        assert status is not None
+        return status
+
+    def pod_status(self, uid: str) -> dict[str, Any] | None:
+        with self._lock:
+            state = self.pods.get(uid)
+            if state is None:
+                return None
+            if not state.terminal:
+                for slot in state.slots:
+                    self._sync(state, slot)
+            spec = state.pod.get("spec", {})
+            policy = spec.get("restartPolicy") or "Always"
+            qos = qos_class(spec.get("containers") or [])
+            status = slots.pod_status(policy, state.slots, self.host_ip, state.pod_ip, state.start_time, qos)
+            state.terminal = status["phase"] in ("Succeeded", "Failed")
+            return status
+
+    def stop_pod(self, uid: str, grace_seconds: float = 2.0) -> None:
+        with self._lock:
+            state = self.pods.pop(uid, None)
+        if state is not None:
+            self._teardown(state, grace_seconds)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            states, self.pods = list(self.pods.values()), {}
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda s: self._teardown(s, 0.0), states))
+        _remove_empty_qos_cgroups()
+
+    def drain_events(self) -> list[NodeEvent]:
+        with self._lock:
+            out, self.events = self.events, []
+        return out
+
+    # -- exec and logs ----------------------------------------------------------------------------
+
+    def find(self, uid: str, container: str) -> slots.Slot:
+        with self._lock:
+            state = self.pods.get(uid)
+            found = [s for s in state.slots if s.name == container] if state else []
+        if not found:
+            raise LookupError(f"container {container} is not valid for this pod")
+        return found[0]
+
+    def exec_url(self, uid: str, container: str, cmd: list[str], stdin: bool, tty: bool) -> str:
+        slot = self.find(uid, container)
+        if not slot.container_id or slot.waiting is not None or slot.terminated is not None:
+            raise LookupError(f"container {container} is not running")
+        request = pb.ExecRequest(
+            container_id=slot.container_id, cmd=cmd, tty=tty, stdin=stdin, stdout=True, stderr=not tty
+        )
+        return str(self.cri.call("Exec", request).url)
+
+    def exec_argv(self, uid: str, container: str, cmd: list[str]) -> list[str]:
+        """A ``ctr tasks exec`` command line: a containerd task exec like CRI's, on local pipes.
+
+        Used for non-TTY sessions with stdin, whose end of input containerd's v4 streaming server
+        cannot pass on (``ctr`` closes the process's stdin at EOF)."""
+        slot = self.find(uid, container)
+        if not slot.container_id or slot.waiting is not None or slot.terminated is not None:
+            raise LookupError(f"container {container} is not running")
+        assert self.runtime.ctd is not None
+        exec_id = f"exec-{secrets.token_hex(8)}"
+        return self.runtime.ctd.ctr_argv("tasks", "exec", "--exec-id", exec_id, slot.container_id, *cmd)
+
+    def log_file(self, uid: str, container: str, previous: bool) -> Path:
+        slot = self.find(uid, container)
+        with self._lock:
+            log_dir = self.pods[uid].log_dir
+        count = slot.restart_count - 1 if previous else slot.restart_count
+        if count < 0 or (previous and not slot.last_terminated):
+            raise LookupError(f'previous terminated container "{container}" not found')
+        return log_dir / container / f"{count}.log"
+
+    # -- syncing ----------------------------------------------------------------------------------
+
+    def _run_sandbox(self, pod: dict[str, Any]) -> PodState:
+        meta = pod["metadata"]
+        base = self.state_dir / "pods" / meta["uid"]
+        log_dir = base / "logs"
+        volume_dir = base / "volumes"
+        for v in pod.get("spec", {}).get("volumes") or []:
+            if "emptyDir" in v:
+                (volume_dir / v["name"]).mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        config = criconfigs.sandbox_config(pod, log_dir)
+        state = PodState(
+            pod,
+            "",
+            config,
+            "",
+            now(),
+            [slots.Slot(c) for c in pod["spec"].get("containers") or []],
+            log_dir,
+            volume_dir,
+        )
+        try:
+            state.sandbox_id = self.cri.call(
+                "RunPodSandbox", pb.RunPodSandboxRequest(config=config)
+            ).pod_sandbox_id
+        except CriError as err:
+            for slot in state.slots:
+                slot.waiting = ("ContainerCreating", "")
+            self._event(
+                state, "", "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err.message}"
+            )
+            return state
+        sandbox = self.cri.call(
+            "PodSandboxStatus", pb.PodSandboxStatusRequest(pod_sandbox_id=state.sandbox_id)
+        )
+        state.pod_ip = self.host_ip if pod["spec"].get("hostNetwork") else sandbox.status.network.ip
+        return state
+
+    def _sync(self, state: PodState, slot: slots.Slot) -> None:
+        """One step of kubelet's syncPod for one container."""
+        if not state.sandbox_id:
+            return
+        if slot.container_id and not self._observe(state, slot):
+            return
+        if time.monotonic() < slot.retry_at:
+            return
+        self._create(state, slot)
+
+    def _observe(self, state: PodState, slot: slots.Slot) -> bool:
+        """Read the container's state; True when a new instance should be created now."""
+        try:
+            st = self.cri.call(
+                "ContainerStatus", pb.ContainerStatusRequest(container_id=slot.container_id)
+            ).status
+        except CriError:
+            st = None
+        if st is not None and st.state == pb.CONTAINER_CREATED:
+            return False
+        if st is not None and st.state == pb.CONTAINER_RUNNING:
+            slot.waiting, slot.terminated = None, None
+            slot.running_since = slot.running_since or _stamp(st.started_at)
+            return False
+        policy = state.pod.get("spec", {}).get("restartPolicy") or "Always"
+        if slot.terminated is None:
+            slot.terminated, slot.waiting = _terminated(slot, st), None
+            if slots.restart_wanted(policy, slot.terminated["exitCode"]):
+                slot.next_backoff(time.monotonic(), self.runtime.backoff_base)
+        if not slots.restart_wanted(policy, slot.terminated["exitCode"]):
+            return False
+        if time.monotonic() < slot.retry_at:
+            slot.last_terminated = slot.terminated
+            slot.waiting = (
+                "CrashLoopBackOff",
+                f"back-off {int(slot.backoff)}s restarting failed container="
+                f"{slot.name} pod={_pod_ref(state.pod)}",
+            )
+            self._event(
+                state,
+                slot.name,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {slot.name} in pod {_pod_ref(state.pod)}",
+            )
+            return False
+        return True
+
+    def _create(self, state: PodState, slot: slots.Slot) -> None:
+        if slot.container_id:  # a restart: keep one dead instance for `logs --previous`
+            if slot.terminated is not None:
+                slot.last_terminated = slot.terminated
+            if slot.previous_id:
+                self._remove_container(slot.previous_id)
+            slot.previous_id, slot.container_id = slot.container_id, ""
+            slot.restart_count += 1
+            slot.terminated, slot.running_since = None, ""
+        image = slot.spec.get("image", "")
+        pulled = self.puller.check(image, slot.spec.get("imagePullPolicy") or "IfNotPresent")
+        if pulled.phase != "ready":
+            self._wait(state, slot, pulled.reason, pulled.message, pulled.phase == "failed")
+            if pulled.phase == "pulling":
+                self._event(state, slot.name, "Normal", "Pulling", f'Pulling image "{image}"')
+            return
+        slot.image_id = pulled.image_id
+        if ("Pulled", image) not in slot.reported:
+            slot.reported.add(("Pulled", image))
+            self._event(
+                state, slot.name, "Normal", "Pulled", f'Container image "{image}" already present on machine'
+            )
+        config, problem = criconfigs.container_config(
+            state.pod, slot.spec, slot.restart_count, self.seccomp_dir, state.volume_dir, state.pod_ip
+        )
+        if problem:
+            self._wait(state, slot, "CreateContainerConfigError", problem, True)
+            return
+        self._start(state, slot, config)
+
+    def _start(self, state: PodState, slot: slots.Slot, config: Any) -> None:
+        request = pb.CreateContainerRequest(
+            pod_sandbox_id=state.sandbox_id, config=config, sandbox_config=state.sandbox_config
+        )
+        try:
+            slot.container_id = self.cri.call("CreateContainer", request).container_id
+        except CriError as err:
+            self._wait(state, slot, "CreateContainerError", err.message, True)
+            return
+        self._event(state, slot.name, "Normal", "Created", f"Created container {slot.name}")
+        try:
+            self.cri.call("StartContainer", pb.StartContainerRequest(container_id=slot.container_id))
+        except CriError as err:
+            self._event(state, slot.name, "Warning", "Failed", f"Error: {err.message}")
+            return  # observed as exited on the next sync, restarted by policy
+        slot.waiting, slot.running_since = None, now()
+        slot.reported.clear()
+        self._event(state, slot.name, "Normal", "Started", f"Started container {slot.name}")
+
+    def _wait(self, state: PodState, slot: slots.Slot, reason: str, message: str, failed: bool) -> None:
+        """The container cannot run yet: show why, retry later with back-off when it failed."""
+        if failed:
+            slot.next_backoff(time.monotonic(), self.runtime.backoff_base)
+            if reason == "ErrImagePull" and ("Failed", f"Error: {message}") in slot.reported:
+                reason = "ImagePullBackOff"
+            self._event(state, slot.name, "Warning", "Failed", f"Error: {message}")
+        slot.waiting = (reason, message)
+
+    def _event(self, state: PodState, container: str, kind: str, reason: str, message: str) -> None:
+        slot = next((s for s in state.slots if s.name == container), None)
+        if slot is not None:
+            if (reason, message) in slot.reported:
+                return
+            slot.reported.add((reason, message))
+        meta = state.pod["metadata"]
+        self.events.append(
+            NodeEvent(
+                meta["uid"], meta.get("namespace", "default"), meta["name"], container, kind, reason, message
+            )
+        )
+
+    # -- stopping ---------------------------------------------------------------------------------
+
+    def _remove_container(self, cid: str) -> None:
+        try:
+            self.cri.call("RemoveContainer", pb.RemoveContainerRequest(container_id=cid))
+        except CriError as err:
+            log.warning("Removing container failed id=%s error=%s", cid[:12], err.message)
+
+    def _teardown(self, state: PodState, grace: float) -> None:
+        live = [s.container_id for s in state.slots if s.container_id]
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(live))) as pool:
+            list(pool.map(lambda cid: self._stop_container(cid, grace), live))
+        if state.sandbox_id:
+            for method, request in (
+                ("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=state.sandbox_id)),
+                ("RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=state.sandbox_id)),
+            ):
+                try:
+                    self.cri.call(method, request)
+                except CriError as err:
+                    log.warning(
+                        "%s failed pod=%s error=%s", method, state.pod["metadata"]["name"], err.message
+                    )
+        _remove_pod_cgroups(criconfigs.cgroup_parent(state.pod))
+        shutil.rmtree(state.log_dir.parent, ignore_errors=True)
+        log.info("Stopped pod %s/%s", state.pod["metadata"].get("namespace"), state.pod["metadata"]["name"])
+
+    def _stop_container(self, cid: str, grace: float) -> None:
+        try:
+            self.cri.call("StopContainer", pb.StopContainerRequest(container_id=cid, timeout=int(grace)))
+        except CriError as err:
+            log.warning("Stopping container failed id=%s error=%s", cid[:12], err.message)
+
+
+def _pod_ref(pod: dict[str, Any]) -> str:
+    meta = pod["metadata"]
+    return f"{meta['name']}_{meta.get('namespace', 'default')}({meta['uid']})"
+
+
+def _terminated(slot: slots.Slot, st: Any) -> dict[str, Any]:
+    if slot.terminated is not None:
+        return slot.terminated
+    if st is None:
+        return {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "startedAt": slot.running_since,
+            "finishedAt": now(),
+            "containerID": f"containerd://{slot.container_id}",
+        }
+    code = int(st.exit_code)
+    return {
+        "exitCode": code,
+        "reason": st.reason or ("Completed" if code == 0 else "Error"),
+        "startedAt": _stamp(st.started_at),
+        "finishedAt": _stamp(st.finished_at),
+        "containerID": f"containerd://{slot.container_id}",
+        **({"message": st.message} if st.message else {}),
+    }
+
+
+def _hierarchies() -> list[Path]:
+    try:
+        return [p for p in CGROUP_ROOT.iterdir() if p.is_dir()] + [CGROUP_ROOT]
+    except OSError:
+        return []
+
+
+def _remove_pod_cgroups(parent: str) -> None:
+    """kubelet removes the pod cgroup it made (runc leaves the parent directories)."""
+    for root in _hierarchies():
+        path = root / parent.lstrip("/")
+        if path.is_dir():
+            try:
+                path.rmdir()
+            except OSError as err:
+                log.warning("Removing pod cgroup failed path=%s error=%s", path, err)
+
+
+def _remove_empty_qos_cgroups() -> None:
+    for root in _hierarchies():
+        for sub in ("kubepods/besteffort", "kubepods/burstable", "kubepods"):
+            path = root / sub
+            if path.is_dir():
+                with contextlib.suppress(OSError):  # still used by another cluster's pods
+                    path.rmdir()

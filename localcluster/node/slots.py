@@ -1,0 +1,123 @@
+"""kubelet's per-container bookkeeping on a CRI node, and the pod status computed from it (pure).
+
+A ``Slot`` is one container of a pod across its restarts: the current CRI container id, the restart
+count, the waiting reason while it cannot run (``ContainerCreating``, ``ErrImageNeverPull``,
+``CreateContainerError``, ``CrashLoopBackOff``, ...), the last terminated state, and the back-off
+(10 s doubling to 5 min, as kubelet's; the first restart is immediate). ``restart_wanted`` applies the
+restart policy; ``pod_status`` and ``phase`` build what kubelet writes to the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from localcluster.node.statuses import condition
+from localcluster.runtime.images import normalise
+
+BACKOFF_BASE = 10.0
+BACKOFF_MAX = 300.0
+
+
+@dataclass
+class Slot:
+    """One container of a pod, as kubelet tracks it."""
+
+    spec: dict[str, Any]
+    container_id: str = ""
+    previous_id: str = ""
+    restart_count: int = 0
+    image_id: str = ""
+    waiting: tuple[str, str] | None = ("ContainerCreating", "")
+    running_since: str = ""
+    terminated: dict[str, Any] | None = None  # the current instance's end, when it ended
+    last_terminated: dict[str, Any] | None = None
+    backoff: float = 0.0
+    retry_at: float = 0.0
+    reported: set[tuple[str, str]] = field(default_factory=set)  # events already sent
+
+    @property
+    def name(self) -> str:
+        return str(self.spec["name"])
+
+    def next_backoff(self, now: float, base: float = BACKOFF_BASE) -> float:
+        """Schedule the next restart: immediately the first time, then 10 s, 20 s, ... 5 min."""
+        delay = self.backoff
+        self.backoff = min(BACKOFF_MAX, base if self.backoff == 0 else self.backoff * 2)
+        self.retry_at = now + delay
+        return delay
+
+
+def restart_wanted(policy: str, exit_code: int) -> bool:
+    return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
+
+
+def container_status(slot: Slot) -> dict[str, Any]:
+    image = slot.spec.get("image", "")
+    out: dict[str, Any] = {
+        "name": slot.name,
+        "image": normalise(image) if image else "",
+        "imageID": slot.image_id,
+        "restartCount": slot.restart_count,
+        "ready": False,
+        "started": False,
+    }
+    if slot.container_id:
+        out["containerID"] = f"containerd://{slot.container_id}"
+    if slot.waiting is not None:
+        reason, message = slot.waiting
+        out["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
+    elif slot.terminated is not None:
+        out["state"] = {"terminated": slot.terminated}
+    else:
+        out.update(ready=True, started=True, state={"running": {"startedAt": slot.running_since}})
+    out["lastState"] = {"terminated": slot.last_terminated} if slot.last_terminated else {}
+    return out
+
+
+def phase(policy: str, statuses: list[dict[str, Any]]) -> str:
+    """kubelet's ``getPhase``: restarting containers count as running."""
+    pending = running = failed = succeeded = 0
+    for s in statuses:
+        state = s["state"]
+        if "running" in state or ("waiting" in state and s.get("lastState")):
+            running += 1
+        elif "waiting" in state:
+            pending += 1
+        elif state["terminated"].get("exitCode", 1) == 0:
+            succeeded += 1
+        else:
+            failed += 1
+    if pending:
+        return "Pending"
+    if running:
+        return "Running"
+    if policy == "Always" or (policy == "OnFailure" and failed):
+        return "Running"
+    return "Failed" if failed else "Succeeded"
+
+
+def pod_status(
+    policy: str, slots: list[Slot], host_ip: str, pod_ip: str, start_time: str, qos: str
+) -> dict[str, Any]:
+    statuses = [container_status(s) for s in slots]
+    ready = bool(statuses) and all(s["ready"] for s in statuses)
+    since = max([s.running_since for s in slots if s.running_since] + [start_time])
+    status: dict[str, Any] = {
+        "phase": phase(policy, statuses),
+        "conditions": [
+            condition("PodReadyToStartContainers", bool(pod_ip), start_time),
+            condition("Initialized", True, start_time),
+            condition("Ready", ready, since),
+            condition("ContainersReady", ready, since),
+            condition("PodScheduled", True, start_time),
+        ],
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "startTime": start_time,
+        "qosClass": qos,
+        "containerStatuses": statuses,
+    }
+    if pod_ip:
+        status.update(podIP=pod_ip, podIPs=[{"ip": pod_ip}])
+    return status
