@@ -1,7 +1,7 @@
 # varmor-py: behaviour modeling for Kubernetes workloads.
 PY := .venv/bin/python
 STAMP := .venv/.installed
-INSTALL_INPUTS := requirements.txt scripts/install.sh scripts/apt-packages.txt $(wildcard scripts/install.d/*.sh)
+INSTALL_INPUTS := requirements.txt requirements-dev.txt scripts/install.sh scripts/apt-packages.txt $(wildcard scripts/install.d/*.sh)
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test unit lint bench clean

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything varmor-py needs on a Debian 12 machine: Debian packages from
-# scripts/apt-packages.txt, a virtualenv at .venv with the pinned PyPI packages, then every
+# scripts/apt-packages.txt, a virtualenv at .venv with the pinned PyPI packages (runtime and
+# development: requirements-dev.txt includes requirements.txt), then every
 # hook in scripts/install.d/ (kernel headers for BCC, Debian's bcc inside the venv, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -r requirements.txt
+.venv/bin/python -m pip install -q -r requirements-dev.txt  # runtime (requirements.txt) + tests and linters
 
 for hook in scripts/install.d/*.sh; do
   [ -e "$hook" ] || continue

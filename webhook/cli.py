@@ -39,8 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY)
     parser.add_argument("--cert-check-seconds", type=float, default=12 * 3600,
                         help="how often to check the certificates and renew them (default 12 h)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--worker-class", choices=("gevent", "gthread"), default="gevent",
+                        help="gevent (default) keeps slow clients from starving the server; gthread "
+                        "is kept for comparison in the benchmarks")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
+    parser.add_argument("--worker-connections", type=int, default=1000,
+                        help="open connections per worker at most (default 1000)")
+    parser.add_argument("--handshake-timeout", type=float, default=10.0,
+                        help="seconds a client has to finish the TLS handshake (default 10)")
 
 
 def settings_from(args: argparse.Namespace) -> WebhookSettings:
@@ -53,14 +60,15 @@ def settings_from(args: argparse.Namespace) -> WebhookSettings:
         kubernetes_version=args.kubernetes_version, bpf_exclusive_mode=args.bpf_exclusive_mode,
         behavior_modeling_enabled=not args.disable_behavior_modeling, max_body_bytes=args.max_body_bytes,
         workers=args.workers, threads=args.threads, cert_check_seconds=args.cert_check_seconds,
+        worker_class=args.worker_class, worker_connections=args.worker_connections,
+        handshake_timeout_seconds=args.handshake_timeout,
     )
 
 
 def _keep_certificates_fresh(settings: WebhookSettings) -> None:
-    """Create or renew the certificates now, then every ``cert_check_seconds`` (SIGHUP reloads)."""
+    """Create or renew the certificates now, then every ``cert_check_seconds``; the workers load
+    renewed files on their next handshakes (``serving.tls``), without a restart."""
     import datetime
-    import os
-    import signal
 
     from certs.authority import ServingNames
     from certs.renewing import Renewer
@@ -72,10 +80,7 @@ def _keep_certificates_fresh(settings: WebhookSettings) -> None:
     outcome = ensure(store, names, datetime.datetime.now(datetime.UTC))
     log.info("Prepared certificates dir=%s decision=%s reason=%r", settings.cert_dir, outcome.decision,
              outcome.reason)
-    def reload() -> None:  # gunicorn answers SIGHUP with new workers, which load the new files
-        os.kill(os.getpid(), signal.SIGHUP)
-
-    Renewer(store, names, reload, datetime.timedelta(seconds=settings.cert_check_seconds)).start()
+    Renewer(store, names, lambda: None, datetime.timedelta(seconds=settings.cert_check_seconds)).start()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
         settings.mutation_options()
+        settings.serving_settings()
         source: PolicySource = (FilePolicySource(settings.policy_files) if settings.policy_files
                                 else StaticPolicySource())
     except (ValueError, OSError) as err:

@@ -1,8 +1,9 @@
 """AdmissionReview v1 on the wire: the request we accept, the response we send, and ``ReviewError``.
 
-Two error channels (CONVENTIONS §3): a malformed review raises ``ReviewError`` and becomes HTTP 400;
-a policy verdict is a normal response with ``allowed: false`` and a message. Size, content type and
-required fields are checked before anything else.
+Two error channels (CONVENTIONS §3): a malformed review raises ``ReviewError`` and becomes HTTP 400
+(``BodyTooLarge``: 413); a policy verdict is a normal response with ``allowed: false`` and a message.
+Size, content type, nesting depth and required fields are checked before anything else: JSON nested
+deeper than ``MAX_DEPTH`` is refused here, so no handler below ever recurses out of stack.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from typing import Any, Literal, NotRequired, TypedDict, cast
 
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
+MAX_DEPTH = 128  # real objects nest ~15 levels; recursive handlers stay far from Python's limit
 
 
 class ReviewError(ValueError):
-    """The body is not a usable AdmissionReview v1; answered with HTTP 400 and this message."""
+    """The body is not a usable AdmissionReview v1; answered with ``status`` and this message."""
+
+    status = 400
+
+
+class BodyTooLarge(ReviewError):
+    """The body is over the configured limit: HTTP 413."""
+
+    status = 413
 
 
 class GroupVersionKind(TypedDict):
@@ -61,7 +71,21 @@ def check_transport(content_type: str | None, length: int | None, limit: int) ->
     if media != "application/json":
         raise ReviewError(f"Content-Type must be application/json, not {content_type or 'missing'!r}.")
     if length is not None and length > limit:
-        raise ReviewError(f"The body of {length} bytes exceeds the limit of {limit} bytes.")
+        raise BodyTooLarge(f"The body of {length} bytes exceeds the limit of {limit} bytes.")
+
+
+def depth_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Where ``value`` nests deeper than ``limit`` containers, or None (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return f"The body nests deeper than {limit} levels."
+                stack.append((child, depth + 1))
+    return None
 
 
 def _require(mapping: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -82,6 +106,9 @@ def parse_review(body: bytes) -> AdmissionRequest:
         review = json.loads(body)
     except (ValueError, RecursionError) as err:
         raise ReviewError(f"The body is not valid JSON: {err}.") from None
+    problem = depth_problem(review)
+    if problem:
+        raise ReviewError(problem)
     if not isinstance(review, dict):
         raise ReviewError("The body must be a JSON object (an AdmissionReview).")
     if review.get("apiVersion") != API_VERSION or review.get("kind") != KIND:

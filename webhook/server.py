@@ -1,8 +1,8 @@
 """The Flask app factory: ``POST /mutate``, ``POST /validate``, ``GET /healthz`` and ``/readyz``.
 
 Views only move bytes: check transport, parse, call the pure handler, serialise. A malformed review
-is answered 400 with a JSON message (``ReviewError``); verdicts are 200 AdmissionReviews. Served by
-``webhook.serving`` (gunicorn, TLS).
+is answered 400 with a JSON message (``ReviewError``; 413 when the body is over the limit); verdicts
+are 200 AdmissionReviews. Served by ``webhook.serving`` (gunicorn, TLS).
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from flask import Flask, Response, request
 
 from webhook.mutating import mutate_request
 from webhook.policies import PolicySource
-from webhook.reviews import AdmissionRequest, AdmissionResponse, ReviewError, check_transport, parse_review
+from webhook.reviews import (
+    AdmissionRequest,
+    AdmissionResponse,
+    BodyTooLarge,
+    ReviewError,
+    check_transport,
+    parse_review,
+)
 from webhook.reviews import review_of as wrap
 from webhook.settings import WebhookSettings
 from webhook.validating import validate_request
@@ -38,7 +45,7 @@ def _body(limit: int) -> bytes:
     check_transport(request.content_type, request.content_length, limit)
     body = request.stream.read(limit + 1)
     if len(body) > limit:
-        raise ReviewError(f"The body exceeds the limit of {limit} bytes.")
+        raise BodyTooLarge(f"The body exceeds the limit of {limit} bytes.")
     return body
 
 
@@ -71,7 +78,8 @@ def create_app(settings: WebhookSettings, policy_source: PolicySource, clock: Cl
 
     @app.errorhandler(ReviewError)
     def malformed(error: ReviewError) -> Response:
-        log.info("Rejected a malformed review path=%s reason=%r", request.path, str(error))
-        return _json({"message": str(error)}, 400)
+        log.info("Rejected a malformed review path=%s status=%d reason=%r", request.path, error.status,
+                 str(error))
+        return _json({"message": str(error)}, error.status)
 
     return app

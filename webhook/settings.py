@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from api.names import DEFAULT_INSTALL_NAMESPACE
+from serving.settings import ServingSettings, WorkerClass
 
 if TYPE_CHECKING:  # the CLI imports this module for every command; keep it light
     from webhook.mutating import MutationOptions
@@ -42,6 +43,18 @@ class WebhookSettings:
     threads: int = 4
     keepalive_seconds: int = 75
     cert_check_seconds: float = 12 * 3600
+    worker_class: WorkerClass = "gevent"
+    worker_connections: int = 1000
+    handshake_timeout_seconds: float = 10.0
+
+    def serving_settings(self) -> ServingSettings:
+        """How ``serving`` runs the HTTPS server (validated there)."""
+        return ServingSettings(
+            cert_dir=self.cert_dir, host=self.host, port=self.port, workers=self.workers,
+            worker_class=self.worker_class, threads=self.threads,
+            worker_connections=self.worker_connections, keepalive_seconds=self.keepalive_seconds,
+            handshake_timeout_seconds=self.handshake_timeout_seconds,
+        )
 
     def mutation_options(self) -> MutationOptions:
         from webhook.mutating import MutationOptions
