@@ -133,13 +133,21 @@ def initial_targets(tracer: Any, args: argparse.Namespace) -> None:
 
 
 def loop(tracer: Any, args: argparse.Namespace, stopping: list[int]) -> None:
-    """Poll the ring buffer and stdin until stop, EOF, a signal or the duration."""
+    """Wait for the ring buffer's wake-up or stdin (at most 50 ms), drain the ring buffer, run
+    the commands there are; until stop, EOF, a signal or the duration."""
     deadline = time.monotonic() + args.duration if args.duration else None
     pending = b""
     fd = -1 if args.no_stdin else sys.stdin.fileno()
+    wakeup = tracer.wakeup_fd()
+    watched = [f for f in (fd, wakeup) if f >= 0]
     while not stopping and (deadline is None or time.monotonic() < deadline):
-        tracer.poll(50)
-        if fd < 0 or not select.select([fd], [], [], 0)[0]:
+        if wakeup < 0:
+            tracer.poll(50)
+            ready = select.select([fd], [], [], 0)[0] if fd >= 0 else []
+        else:
+            ready = select.select(watched, [], [], 0.05)[0]
+            tracer.drain()
+        if fd < 0 or fd not in ready:
             continue
         chunk = os.read(fd, 65536)
         if not chunk:

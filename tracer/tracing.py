@@ -305,6 +305,22 @@ class Tracer:
         for target in list(self.targets.values()):
             self.emit_final(target)
 
+    def wakeup_fd(self) -> int:
+        """A file descriptor readable when the ring buffer wakes its reader (-1: none)."""
+        try:
+            from bcc import libbcc
+
+            function = libbcc.lib.ring_buffer__epoll_fd
+        except (ImportError, AttributeError):
+            return -1
+        function.restype, function.argtypes = ct.c_int, [ct.c_void_p]
+        return int(function(self.bpf._ringbuf_manager))
+
+    def drain(self) -> None:
+        """Decode every record there is, then flush."""
+        self.bpf.ring_buffer_consume()
+        self.flush_output()
+
     def poll(self, timeout_ms: int) -> None:
         """Wait up to ``timeout_ms`` for a wake-up (most records send none), decode every
         record there is, then flush."""
