@@ -54,6 +54,7 @@ class Target:
     mntns: int = 0
     anchor: int = 0
     pid: int = 0
+    root_fd: int = -1  # the root directory of its first process, to resolve script names
     unresolved: int = 0  # syscall numbers without a name in their ABI's table
     seen: set[tuple[Any, ...]] = field(default_factory=set)
 
@@ -116,20 +117,23 @@ def resolve(root: str, path: str) -> str | None:
     return "/" + "/".join(done)
 
 
-def script_path(raw: decoding.Raw) -> str | None:
-    """The script a ``#!`` exec ran (None for a plain binary): the file name given to execve,
-    resolved in the process's root, when it is not the exe (the interpreter)."""
-    name = raw.s1.decode(errors="surrogateescape")
-    if not name or os.path.basename(name) == os.path.basename(raw.path):
+def script_path(name: str, exe: str, roots: list[str]) -> str | None:
+    """The script a ``#!`` exec ran (None for a plain binary): the absolute file name given to
+    execve, resolved in the first of ``roots`` that exists, when it is not the exe (the
+    interpreter)."""
+    if not name or os.path.basename(name) == os.path.basename(exe):
         return None
-    root = f"/proc/{raw.pid}/root"
-    if not name.startswith("/"):
-        try:
-            name = os.path.join(os.readlink(f"/proc/{raw.pid}/cwd"), name)
-        except OSError:
-            return None
-    found = resolve(root, os.path.normpath(name))
-    return None if found in (None, raw.path) else found
+    root = next((r for r in roots if os.path.isdir(r)), None)
+    found = resolve(root, os.path.normpath(name)) if root else None
+    return None if found in (None, exe) else found
+
+
+def open_root(pids: list[int]) -> int:
+    """A descriptor of the root directory of the first of ``pids`` still alive (-1: none)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            return os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY)
+    return -1
 
 
 def cgroup_of(pid: int) -> str:
@@ -153,6 +157,7 @@ class Tracer:
         self.names: dict[int, Target] = {}
         self.next_id = 1
         self.free_slots = list(range(MAXT - 1, -1, -1))
+        self.exes: dict[int, str] = {}  # pid -> exe, until its working-directory record comes
         self.generation = 0
         self.lock = threading.Lock()
         bpf["events"].open_ring_buffer(self._on_record)
@@ -188,6 +193,7 @@ class Tracer:
             seeds += descendants(pid)
         self.free_slots.pop()
         self.next_id += 1
+        target.root_fd = open_root(seeds)
         for seed in seeds:
             self.bpf["tree"][ct.c_uint32(seed)] = ct.c_uint32(target.id)
         self.targets[name], self.names[target.id] = target, target
@@ -218,6 +224,8 @@ class Tracer:
             with contextlib.suppress(KeyError):
                 del self.bpf[table][key]
         self.free_slots.append(target.slot)
+        if target.root_fd >= 0:
+            os.close(target.root_fd)
         self._update_cfg()
         self.log(f"Removed target {name}")
 
@@ -339,9 +347,29 @@ class Tracer:
         if event is None:
             return
         if raw.type == decoding.EV_EXEC:
-            script = script_path(raw)
+            self._exec(target, raw, event)
+            return
+        self._write_first(target, raw, event)
+
+    def _exec(self, target: Target, raw: decoding.Raw, event: dict[str, Any]) -> None:
+        """An exec record (a2 0: the exe, with the name given) or, for a relative name, the
+        working directory to join it to (a2 1, right after the exe record of the same pid)."""
+        name = raw.s1.decode(errors="surrogateescape")
+        roots = [f"/proc/{raw.pid}/root", f"/proc/self/fd/{target.root_fd}" if target.root_fd >= 0 else "/"]
+        if raw.a2 == 1:
+            exe = self.exes.pop(raw.pid, "")
+            script = script_path(os.path.join(raw.path, name), exe, roots) if exe else None
             if script is not None:
                 self._write_first(target, raw, {**event, "path": script})
+            return
+        if name.startswith("/"):
+            script = script_path(name, raw.path, roots)
+            if script is not None:
+                self._write_first(target, raw, {**event, "path": script})
+        else:
+            if len(self.exes) > 4096:  # working-directory records lost: forget their exes
+                self.exes.clear()
+            self.exes[raw.pid] = raw.path
         self._write_first(target, raw, event)
 
     def _write_first(self, target: Target, raw: decoding.Raw, event: dict[str, Any]) -> None:

@@ -425,9 +425,17 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
     struct event *e = ev_new(EV_EXEC, t);   /* user space dedups execs (script + interpreter) */
     if (!e) return 0;
-    bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), (char *)args + (args->data_loc_filename & 0xFFFF));
+    char *filename = (char *)args + (args->data_loc_filename & 0xFFFF);
+    bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), filename);
     set_job(0, vfsmnt, dentry);
-    return walk_and_submit(args, 1);
+    if (e->s1[0] == '/') return walk_and_submit(args, 1);
+    struct event *cwd = ev_at(1, EV_EXEC, t);  /* a relative name: its directory too (a2 = 1) */
+    if (!cwd) return walk_and_submit(args, 1);
+    cwd->a2 = 1;
+    bpf_probe_read_kernel_str(cwd->s1, sizeof(cwd->s1), filename);
+    void *fs = rdp((char *)bpf_get_current_task() + OFF_TASK_FS);
+    set_job(1, rdp((char *)fs + OFF_FS_PWD + OFF_PATH_MNT), rdp((char *)fs + OFF_FS_PWD + OFF_PATH_DENTRY));
+    return walk_and_submit(args, 2);
 }
 
 /* ---------------- syscalls: one program on their exits ----------------
