@@ -20,78 +20,29 @@ import collections
 import contextlib
 import json
 import os
-import pathlib
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-APP = pathlib.Path(__file__).resolve().parents[1] / "app.py"
+from tracer import client as tracer_client
+
 CGROUP_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 Event = dict[str, Any]
 CLASSES = ("exec", "file", "capability", "socket", "connect", "bind", "ptrace", "signal", "mount", "umount")
 
 
-class TracerClient:
-    """The tracer subprocess: stdin commands in, JSON lines collected on a reader thread."""
+class TracerClient(tracer_client.TracerClient):
+    """The tracer client, keeping every event: a local model needs all of them."""
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen([sys.executable, str(APP), "tracer"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.errors: collections.deque[str] = collections.deque(maxlen=40)
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self.cond:
-                self.events.append(json.loads(line))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.errors.append(line.rstrip())
+        self.recorded = tracer_client.Recorder()
+        super().__init__(self.recorded)
 
     def of(self, target: str) -> list[Event]:
-        with self.cond:
-            return [e for e in self.events if e.get("target") == target]
-
-    def command(self, line: str, target: str, timeout: float = 60.0) -> None:
-        """Send ``line`` and wait for the ``stats`` event that acknowledges it for ``target``."""
-        acked = len([e for e in self.of(target) if e["kind"] == "stats"])
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while sum(1 for e in self.events if e.get("target") == target and e["kind"] == "stats") <= acked:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("tracer failed: " + " | ".join(self._useful_errors()))
-                self.cond.wait(0.2)
-
-    def _useful_errors(self) -> list[str]:
-        useful = [e for e in self.errors if "rror" in e or "Traceback" in e or " E " in e]
-        return useful[-5:] or list(self.errors)[-5:]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write("stop\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (BrokenPipeError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+        return self.recorded.of(target)
 
 
 def cgroup_root() -> str:
@@ -143,13 +94,13 @@ def run_traced(client: TracerClient, name: str, cmd: Sequence[str], duration: fl
     cgroup = fresh_cgroup(name)
     try:
         proc, gate = spawn_gated(cmd, cgroup, **popen)
-        client.command(f"add {name} cgroup={cgroup}", name)
+        client.command(f"add {name} cgroup={cgroup}")
         os.close(gate)
         status = wait(lambda: proc.poll(), duration, progress)
         if status is None:
             proc.terminate()
             proc.wait()
-        client.command(f"remove {name}", name)
+        client.command(f"remove {name}")
         return -1 if status is None else status
     finally:
         remove_cgroup(cgroup)
@@ -223,12 +174,12 @@ def say(text: str) -> None:
 
 def attach(client: TracerClient, name: str, args: argparse.Namespace, progress: Callable[[], None]) -> None:
     spec = f"cgroup={args.cgroup}" if args.cgroup else f"pid={args.pid}"
-    client.command(f"add {name} {spec}", name)
+    client.command(f"add {name} {spec}")
     alive: Callable[[], int | None] = (lambda: None) if args.cgroup else (
         lambda: None if os.path.exists(f"/proc/{args.pid}") else 0)
     with contextlib.suppress(KeyboardInterrupt):
         wait(alive, args.duration, progress)
-    client.command(f"remove {name}", name)
+    client.command(f"remove {name}")
 
 
 def run(args: argparse.Namespace) -> int:

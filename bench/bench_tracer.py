@@ -21,7 +21,25 @@ import sys
 import tempfile
 import time
 
-from tests.tracer.harness import CGROUP_ROOT, ROOT, TracerProcess
+from tracer.client import Recorder, TracerClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CGROUP_ROOT = "/sys/fs/cgroup/unified"
+
+
+class TracerProcess(TracerClient):
+    """The product's tracer client, keeping every event."""
+
+    def __init__(self) -> None:
+        self.recorded = Recorder()
+        super().__init__(self.recorded)
+
+    def remove(self, name: str) -> list[dict[str, object]]:  # type: ignore[override]
+        super().remove(name)
+        return self.recorded.of(name)
+
+    def stop(self) -> None:
+        self.close()
 
 BENCH_C = r"""
 #define _GNU_SOURCE
@@ -153,9 +171,10 @@ def open_storm(tracer: TracerProcess, cgroup: str, tool: str, scratch: str, file
         (directory / f"f{i}").touch()
     opens = 200_000
     seconds = in_cgroup(cgroup, [tool, "opens", str(opens), str(directory), str(files)])
-    tracer.command("flush", "bench")  # acknowledged once every record before it is out
+    tracer.flush()  # answered once every record before it is out
     prefix = f"{directory}/"
-    seen = {e["path"] for e in tracer.events if e.get("kind") == "file" and e["path"].startswith(prefix)}
+    seen = {str(e["path"]) for e in tracer.recorded.of("bench")
+            if e.get("kind") == "file" and str(e["path"]).startswith(prefix)}
     return opens / seconds, files - len(seen)
 
 

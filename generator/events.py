@@ -65,7 +65,8 @@ class FileEvent(EventBase):
     path: str  # full resolved path (may hold non-UTF-8 bytes escaped as surrogates)
     access: list[FileAccess]
     owner: bool  # the file's owner uid equals the process fsuid
-    truncated: NotRequired[bool]  # the kernel could not resolve the whole path
+    truncated: NotRequired[bool]  # the kernel could not resolve the whole path (or name)
+    directory: NotRequired[bool]  # a directory: ``path`` ends with "/" as AppArmor names it
 
 
 class CapabilityEvent(EventBase):
@@ -105,10 +106,12 @@ class MountEvent(EventBase):  # kinds "mount" and "umount"
 
 class SyscallsEvent(EventBase):
     names: list[str]  # resolved syscall names, in first-seen order where known
+    arch: NotRequired[str]  # the syscall ABI when not the node's own, e.g. "i386" (int $0x80)
 
 
 class StatsEvent(EventBase):
-    """Loss counters since the tracer started; later events replace earlier ones."""
+    """Loss counters of one target since it was added; later events replace earlier ones.
+    Each loss is counted for the target it happened to, so the sum over targets holds."""
 
     lost_events: int  # ring/perf buffer drops
     map_full: int  # dedup or bitmap map insertions that failed
@@ -116,6 +119,7 @@ class StatsEvent(EventBase):
     sources: list[str]  # e.g. ["ebpf"], ["audit:/var/log/kern.log"]
     malformed: NotRequired[int]  # source records that could not be parsed (audit lines)
     unresolved_syscalls: NotRequired[int]  # syscall numbers unknown for their architecture
+    walk_failed: NotRequired[int]  # path walks cut short (tail call refused by the kernel)
 
 
 class UnhandledEvent(EventBase):

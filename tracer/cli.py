@@ -2,15 +2,21 @@
 
 Writes schema v1 JSON lines (``generator.events``) on stdout: first occurrences of execs,
 file accesses, capabilities, sockets, connect/bind, ptrace, signals and mounts as they
-happen, and per target a ``syscalls`` event and a ``stats`` event (loss counters) on
-``flush``, on ``remove`` and at exit. Log lines go to stderr. Run it as a supervised
-subprocess: targets come and go through commands on stdin, one per line:
+happen, and per target ``syscalls`` events and a ``stats`` event (the target's own loss
+counters) on ``flush``, on ``remove`` and at exit. Log lines go to stderr. Run it as a
+supervised subprocess (``tracer.client``): targets come and go through commands on stdin, one
+per line, while events flow; a process in a child cgroup of a target belongs to the target.
 
-    add NAME cgroup=PATH [mntns=PID] [pid=PID]   start tracing a target (acknowledged by a
-                                                 ``stats`` event for NAME)
+    add NAME cgroup=PATH [mntns=PID] [pid=PID]   start tracing a target
     remove NAME                                  emit NAME's syscalls and stats, stop tracing it
     flush                                        emit every target's syscalls and stats
+    stats                                        report the session's loss counters
     stop                                         flush and exit (so do EOF, SIGINT, SIGTERM)
+
+Every command is answered at once, in order, after the events it caused, by one reply line:
+``{"v": 1, "kind": "reply", "ok": true, "command": "add", "target": NAME}``, or ``"ok": false``
+with an ``"error"``. Replies to ``flush``, ``stats`` and ``stop`` carry the session's counters
+(``"session"``): each kernel counter once, however many targets there are.
 
 examples:
     app.py tracer --cgroup web=/sys/fs/cgroup/unified/web --duration 10 --no-stdin
@@ -47,7 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=0.0, help="stop after SECONDS (0: no limit)")
     parser.add_argument("--no-stdin", action="store_true",
                         help="ignore stdin (no commands, EOF does not stop)")
+    parser.add_argument("--ring-mib", type=ring_size, default=program.RING_MIB, metavar="MIB",
+                        help=f"ring buffer size, a power of two (default {program.RING_MIB})")
     parser.add_argument("--ebpf", action="store_true", help="print the BPF program and exit")
+
+
+def ring_size(text: str) -> int:
+    value = int(text)
+    if value < 1 or value & (value - 1) or value > 1024:
+        raise argparse.ArgumentTypeError(f"{text} is not a power of two from 1 to 1024")
+    return value
 
 
 def parse_add(words: list[str]) -> tuple[str, dict[str, Any]]:
@@ -59,15 +74,22 @@ def parse_add(words: list[str]) -> tuple[str, dict[str, Any]]:
         key, _, value = word.partition("=")
         if key == "cgroup":
             kwargs["cgroup"] = value
-        elif key in ("pid", "mntns"):
+        elif key in ("pid", "mntns") and value.isdigit():
             kwargs["pid" if key == "pid" else "mntns_pid"] = int(value)
         else:
-            raise ValueError(f"unknown key {key!r}")
+            raise ValueError(f"bad {word!r}: expected cgroup=PATH, pid=PID or mntns=PID")
     return words[1], kwargs
 
 
+def reply(tracer: Any, words: list[str], error: str = "", **extra: Any) -> None:
+    answer: dict[str, Any] = {"v": 1, "kind": "reply", "ok": not error, "command": words[0] if words else ""}
+    if len(words) > 1:
+        answer["target"] = words[1]
+    tracer.write({**answer, "error": error} if error else {**answer, **extra})
+
+
 def command(tracer: Any, line: str) -> bool:
-    """Run one stdin command; False when the tracer should stop."""
+    """Run one stdin command and answer it; False when the tracer should stop."""
     from tracer.tracing import TargetError
 
     words = line.split()
@@ -76,17 +98,25 @@ def command(tracer: Any, line: str) -> bool:
     try:
         if words[0] == "add":
             name, kwargs = parse_add(words)
-            tracer.write(tracer.stats(tracer.add(name, **kwargs)))
+            tracer.add(name, **kwargs)
         elif words[0] == "remove" and len(words) == 2:
             tracer.remove(words[1])
-        elif words[0] == "flush":
+        elif words[0] == "flush" and len(words) == 1:
             tracer.flush()
-        elif words[0] == "stop":
-            return False
+            reply(tracer, words, session=tracer.session_stats())
+            return True
+        elif words[0] in ("stop", "stats") and len(words) == 1:
+            if words[0] == "stop":
+                tracer.flush()
+            reply(tracer, words, session=tracer.session_stats())
+            return words[0] != "stop"
         else:
-            log.error("Ignored unknown command %r", line.strip())
+            raise ValueError("unknown command (add, remove, flush, stats, stop)")
     except (TargetError, ValueError, OSError) as exc:
         log.error("Failed command %r: %s", line.strip(), exc)
+        reply(tracer, words, str(exc))
+        return True
+    reply(tracer, words)
     return True
 
 
@@ -103,13 +133,21 @@ def initial_targets(tracer: Any, args: argparse.Namespace) -> None:
 
 
 def loop(tracer: Any, args: argparse.Namespace, stopping: list[int]) -> None:
-    """Poll the ring buffer and stdin until stop, EOF, a signal or the duration."""
+    """Wait for the ring buffer's wake-up or stdin (at most 50 ms), drain the ring buffer, run
+    the commands there are; until stop, EOF, a signal or the duration."""
     deadline = time.monotonic() + args.duration if args.duration else None
     pending = b""
     fd = -1 if args.no_stdin else sys.stdin.fileno()
+    wakeup = tracer.wakeup_fd()
+    watched = [f for f in (fd, wakeup) if f >= 0]
     while not stopping and (deadline is None or time.monotonic() < deadline):
-        tracer.poll(50)
-        if fd < 0 or not select.select([fd], [], [], 0)[0]:
+        if wakeup < 0:
+            tracer.poll(50)
+            ready = select.select([fd], [], [], 0)[0] if fd >= 0 else []
+        else:
+            ready = select.select(watched, [], [], 0.05)[0]
+            tracer.drain()
+        if fd < 0 or fd not in ready:
             continue
         chunk = os.read(fd, 65536)
         if not chunk:
@@ -120,11 +158,12 @@ def loop(tracer: Any, args: argparse.Namespace, stopping: list[int]) -> None:
             going = command(tracer, line.decode())
             tracer.flush_output()
             if not going:
+                stopping.append(0)
                 return
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = program.cflags()
+    flags = program.cflags(ring_mib=args.ring_mib)
     if args.ebpf:
         print(program.source_text(flags))
         return 0
@@ -140,8 +179,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         initial_targets(tracer, args)
         loop(tracer, args, stopping)
-        tracer.flush()
+        if 0 not in stopping:  # not stopped by `stop`, which flushed and answered
+            tracer.flush()
         tracer.flush_output()
+        log.info("Session counters: %s", " ".join(f"{k}={v}" for k, v in tracer.session_stats().items()))
     except BrokenPipeError:
         return 1
     finally:

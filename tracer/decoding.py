@@ -23,7 +23,8 @@ ACCESS_BITS: tuple[tuple[int, str], ...] = (
     (1, "read"), (2, "write"), (4, "append"), (8, "create"), (16, "mmap"), (32, "link"), (64, "lock"),
     (128, "delete"), (256, "rename"),
 )
-NAME_ACCESSES = 32 | 128 | 256  # link, delete, rename: the name as given, joined to its directory
+A_DIR = 512  # the file is a directory: its path gets AppArmor's trailing "/"
+A_NAME = 1024  # link, delete, rename, mkdir, mknod, symlink: the name as given, joined to its directory
 DOMAINS = {1: "unix", 2: "inet", 10: "inet6", 16: "netlink", 17: "packet", 4: "ipx", 5: "appletalk",
            9: "x25", 15: "key", 29: "can", 30: "tipc", 31: "bluetooth", 38: "alg", 40: "vsock"}
 SOCK_TYPES = {1: "stream", 2: "dgram", 3: "raw", 4: "rdm", 5: "seqpacket", 10: "packet"}
@@ -39,8 +40,8 @@ UMOUNT_FLAGS = ((1, "force"), (2, "detach"), (4, "expire"), (8, "nofollow"))
 PTRACE_READ_REQUESTS = frozenset({1, 2, 3, 0x4202, 0x4204, 0x420E})  # PEEK*, GETEVENTMSG, GETSIGINFO, ...
 
 
-# struct event in tracer.c: type, pid, id, origin, a0..a3, len, trunc, comm, s2, s1, then the path
-HEADER = struct.Struct("<4I4q2I16s64s256s")
+# struct event in tracer.c: type, pid, id, origin, a0..a3, len, trunc, slot, pad, comm, s2, s1, path
+HEADER = struct.Struct("<4I4q4I16s64s256s")
 PATH_MASK = 4095
 
 
@@ -69,7 +70,8 @@ def target_id(record: bytes) -> int:
 
 def unpack(record: bytes, target: str) -> Raw:
     """The :class:`Raw` of one record of target ``target``."""
-    (kind, pid, _id, origin, a0, a1, a2, a3, length, trunc, comm, s2, s1) = HEADER.unpack_from(record)
+    (kind, pid, _id, origin, a0, a1, a2, a3, length, trunc, _slot, _pad, comm, s2,
+     s1) = HEADER.unpack_from(record)
     path = record[HEADER.size:HEADER.size + (length & PATH_MASK)].split(b"\0", 1)[0] if length else b""
     # connect/bind: the first 128 bytes of a sockaddr; the others: a string
     s1 = s1[:128] if kind in (EV_CONNECT, EV_BIND) else s1.split(b"\0", 1)[0]
@@ -122,14 +124,26 @@ def name_path(raw: Raw) -> str:
     return name if name.startswith("/") else os.path.normpath(os.path.join(raw.path or "/", name))
 
 
+def directory_path(path: str) -> str:
+    """AppArmor's name of a directory: its path with a trailing ``/``."""
+    return path if path.endswith("/") else path + "/"
+
+
+def _file_event(raw: Raw) -> dict[str, Any]:
+    path = name_path(raw) if raw.a0 & A_NAME else raw.path
+    event = {**base(raw, "file"), "path": directory_path(path) if raw.a0 & A_DIR else path,
+             "access": access_names(raw.a0), "owner": bool(raw.a1)}
+    if raw.a0 & A_DIR:
+        event["directory"] = True
+    return {**event, "truncated": True} if raw.truncated else event
+
+
 def to_event(raw: Raw, peer_in_target: bool = False) -> dict[str, Any] | None:
     """The schema v1 event for one kernel record (None when it carries nothing to model)."""
     if raw.type == EV_EXEC:
         return {**base(raw, "exec"), "path": raw.path}
     if raw.type == EV_FILE:
-        path = name_path(raw) if raw.a0 & NAME_ACCESSES else raw.path
-        event = {**base(raw, "file"), "path": path, "access": access_names(raw.a0), "owner": bool(raw.a1)}
-        return {**event, "truncated": True} if raw.truncated else event
+        return _file_event(raw)
     if raw.type == EV_CAP:
         name = CAPABILITY_NAMES[raw.a0] if raw.a0 < len(CAPABILITY_NAMES) else str(raw.a0)
         return {**base(raw, "capability"), "name": name}

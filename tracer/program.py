@@ -9,6 +9,7 @@ made by ``scripts/install.d/20-bcc.sh``, building it on the fly if needed.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import ctypes
 import glob
@@ -50,6 +51,9 @@ OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_DENTRY_NAME": ("dentry", "d_name"),
     "OFF_DENTRY_INODE": ("dentry", "d_inode"),
     "OFF_INODE_UID": ("inode", "i_uid"),
+    "OFF_INODE_INO": ("inode", "i_ino"),
+    "OFF_INODE_GENERATION": ("inode", "i_generation"),
+    "OFF_INODE_MODE": ("inode", "i_mode"),
     "OFF_TASK_CRED": ("task_struct", "cred"),
     "OFF_CRED_FSUID": ("cred", "fsuid"),
     "OFF_TASK_MM": ("task_struct", "mm"),
@@ -57,14 +61,22 @@ OFFSETS: dict[str, tuple[str, str]] = {
 }
 # programs reached by tail call (code shared by many probes, compiled and verified once), by index
 TAIL_CALLS = (b"walk_path", b"fd_prog", b"names_prog")
-# syscalls during which CAP_SYS_ADMIN is a no-audit check (__vm_enough_memory)
-NOAUDIT_SYSCALLS = ("mmap", "brk", "mremap", "mprotect", "shmat", "execve", "execveat", "munmap")
+# kernel functions that make no-audit capability checks: a cap_capable with one of them on the
+# stack is not recorded (an audit-based recorder never sees it)
+NOAUDIT_FUNCTIONS = ("ns_capable_noaudit", "has_ns_capability_noaudit", "has_capability_noaudit",
+                     "cap_vm_enough_memory", "__vm_enough_memory", "security_vm_enough_memory_mm")
+NOAUDIT_RANGES = 16
+# the syscall ABI of the current task: task_struct member and mask (x86_64: TS_COMPAT for ia32,
+# arm64: TIF_32BIT for aarch32)
+COMPAT = {"x86_64": ("thread_info.status", 0x0002), "aarch64": ("thread_info.flags", 1 << 22)}
+COMPAT_ARCH = {"x86_64": "i386", "aarch64": "arm"}
+RING_MIB = 64
 # syscall -> the name of its syscalls:sys_exit_* tracepoint, each running sys_exit_prog (which
 # dispatches on the number and reads the arguments from the saved registers)
 SYSCALLS = {name: name for name in (
     "open", "openat", "creat", "openat2", "mmap", "flock", "fcntl", "link", "linkat", "unlink",
     "unlinkat", "rmdir", "rename", "renameat", "renameat2", "socket", "connect", "bind", "ptrace",
-    "mount")} | {"umount2": "umount"}
+    "mount", "mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat")} | {"umount2": "umount"}
 # pt_regs members holding syscall arguments 0-4 (arm64: x0 holds the return value at exit)
 ARG_REGS = {"x86_64": ("di", "si", "dx", "r10", "r8"),
             "aarch64": ("orig_x0", "regs.1", "regs.2", "regs.3", "regs.4")}
@@ -79,13 +91,16 @@ def btf_flags(btf: BTF) -> dict[str, int]:
     for i, reg in enumerate(ARG_REGS[ARCH]):
         base, _, index = reg.partition(".")
         flags[f"OFF_PT_REGS_ARG{i}"] = btf.offsetof("pt_regs", base) + 8 * int(index or 0)
+    member, mask = COMPAT[ARCH]
+    flags["COMPAT_OFF"] = btf.offsetof("task_struct", member) if btf.has_member("task_struct", member) else -1
+    flags["COMPAT_MASK"] = mask
     return flags
 
 
 def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
     """``btf_flags`` of the running kernel, cached by BTF size, mtime and kernel release."""
     st = os.stat(VMLINUX)
-    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5"
+    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat"
     path = os.path.join(cache_dir, "btf-offsets.json")
     with contextlib.suppress(OSError, ValueError):
         with open(path) as f:
@@ -102,13 +117,33 @@ def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
     return flags
 
 
-def cflags(btf: BTF | None = None) -> list[str]:
-    """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table."""
+def cflags(btf: BTF | None = None, ring_mib: int = RING_MIB) -> list[str]:
+    """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table; the ring
+    buffer holds ``ring_mib`` MiB (a power of two)."""
     flags = btf_flags(btf) if btf else cached_btf_flags()
-    for name in (*NOAUDIT_SYSCALLS, *SYSCALLS):
+    for name in SYSCALLS:
         number = syscall_number(ARCH, name)
         flags[f"NR_{name.upper()}"] = -1 if number is None else number
+    flags["RING_PAGES"] = ring_mib * 256
     return [f"-D{k}={v}" for k, v in sorted(flags.items())]
+
+
+def noaudit_ranges(kallsyms: str = "/proc/kallsyms") -> list[tuple[int, int]]:
+    """[start, end) of each ``NOAUDIT_FUNCTIONS`` function and its ``.cold`` part, from the
+    kernel's symbol table (a symbol ends where the next one starts); empty when the addresses
+    are hidden (kptr_restrict)."""
+    with open(kallsyms) as f:
+        starts = sorted({int(line.split()[0], 16) for line in f if not line.startswith("0000000000000000")})
+    wanted = set(NOAUDIT_FUNCTIONS) | {f"{name}.cold" for name in NOAUDIT_FUNCTIONS}
+    ranges = []
+    with open(kallsyms) as f:
+        for line in f:
+            address, _kind, name = line.split()[:3]
+            start = int(address, 16)
+            if name in wanted and start:
+                later = bisect.bisect_right(starts, start)
+                ranges.append((start, starts[later] if later < len(starts) else start + 1))
+    return sorted(ranges)[:NOAUDIT_RANGES]
 
 
 def source_text(flags: list[str]) -> str:
@@ -154,6 +189,11 @@ def load(flags: list[str]) -> Any:
     from bcc import BPF
 
     bpf = BPF(text=SOURCE.read_text(), cflags=flags)
+    ranges = noaudit_ranges()
+    if not ranges:
+        raise RuntimeError("no noaudit capability callers in /proc/kallsyms (kptr_restrict?)")
+    for index, (start, end) in enumerate(ranges):
+        bpf["noaudit"][ctypes.c_int(index)] = bpf["noaudit"].Leaf(start, end)
     for index, name in enumerate(TAIL_CALLS):
         bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.load_func(name, BPF.TRACEPOINT).fd)
     for call, tracepoint in sorted(SYSCALLS.items()):

@@ -1,11 +1,13 @@
-"""The running tracer: targets in BPF maps, perf records → JSON lines, syscall bitmaps, losses.
+"""The running tracer: targets in BPF maps, ring records → JSON lines, syscall bitmaps, losses.
 
 ``Tracer`` owns a loaded ``bcc.BPF`` (see ``tracer.program``). Targets are added and removed
 while it runs; each gets a never-reused id (so stale first-occurrence entries cannot hide a new
-target's events) and one of 64 syscall-bitmap slots. Ring-buffer records are decoded by
-``tracer.decoding`` and written as schema v1 JSON lines, buffered and flushed once per poll;
-connect/bind/link/mount records, which the kernel does not deduplicate, are deduplicated here.
-Syscall sets and loss counters are read on ``flush()``.
+target's events) and one of 1,024 slots (syscall bitmaps and loss counters). Ring-buffer records
+are decoded by ``tracer.decoding`` and written as schema v1 JSON lines, buffered and flushed once
+per poll; exec, connect/bind/name/mount records, which the kernel does not deduplicate, are
+deduplicated here. A `#!` script's exec record names the interpreter (the exe) and the script
+(the file name given): both become exec events. Syscall sets and a target's loss counters are
+read on ``flush()``; the session's counters by ``session_stats()``.
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ from typing import Any, TextIO
 from generator.events import SCHEMA_VERSION
 from generator.syscalls import syscall_name
 from tracer import decoding
-from tracer.program import ARCH
+from tracer.program import ARCH, COMPAT_ARCH
 
-MAXT = 64
+MAXT = 1024
 NR_WORDS = 8
+NCOLS = 4  # bitmaps per slot: origin (exec, container) x ABI (native, compat)
 CFG_MNT, CFG_TREE = 1, 2
-C_MAP_FULL, C_TRUNCATED, C_LOST = 0, 1, 4
-# records the kernel does not deduplicate (file: the names of link, delete and rename)
+# the kernel's loss counters, in the order of tracer.c's C_* enum, as stats fields
+COUNTERS = ("map_full", "paths_truncated", "unresolved_syscalls", "walk_failed", "lost_events")
+# records the kernel does not deduplicate (file: the names of link, delete, rename, mkdir, ...)
 USER_DEDUP = frozenset({decoding.EV_CONNECT, decoding.EV_BIND, decoding.EV_MOUNT, decoding.EV_UMOUNT,
-                        decoding.EV_FILE})
+                        decoding.EV_FILE, decoding.EV_EXEC})
+MAX_LINKS = 40
 V2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per json.dumps
 
@@ -49,6 +54,8 @@ class Target:
     mntns: int = 0
     anchor: int = 0
     pid: int = 0
+    root_fd: int = -1  # the root directory of its first process, to resolve script names
+    unresolved: int = 0  # syscall numbers without a name in their ABI's table
     seen: set[tuple[Any, ...]] = field(default_factory=set)
 
 
@@ -84,6 +91,51 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def resolve(root: str, path: str) -> str | None:
+    """``path`` with every symlink followed, inside the directory tree ``root`` (a process's
+    ``/proc/PID/root``); None when it cannot be resolved."""
+    todo, done, hops = [p for p in path.split("/") if p], list[str](), 0
+    while todo:
+        part = todo.pop(0)
+        if part in (".", ""):
+            continue
+        if part == "..":
+            done[-1:] = []
+            continue
+        try:
+            link = os.readlink(os.path.join(root, *done, part))
+        except OSError as exc:
+            if exc.errno != 22:  # EINVAL: not a symlink
+                return None
+            done.append(part)
+            continue
+        hops += 1
+        if hops > MAX_LINKS:
+            return None
+        done = [] if link.startswith("/") else done
+        todo = [p for p in link.split("/") if p] + todo
+    return "/" + "/".join(done)
+
+
+def script_path(name: str, exe: str, roots: list[str]) -> str | None:
+    """The script a ``#!`` exec ran (None for a plain binary): the absolute file name given to
+    execve, resolved in the first of ``roots`` that exists, when it is not the exe (the
+    interpreter)."""
+    if not name or os.path.basename(name) == os.path.basename(exe):
+        return None
+    root = next((r for r in roots if os.path.isdir(r)), None)
+    found = resolve(root, os.path.normpath(name)) if root else None
+    return None if found in (None, exe) else found
+
+
+def open_root(pids: list[int]) -> int:
+    """A descriptor of the root directory of the first of ``pids`` still alive (-1: none)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            return os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY)
+    return -1
+
+
 def cgroup_of(pid: int) -> str:
     """The cgroup-v2 path of ``pid`` ("" when unknown)."""
     try:
@@ -104,6 +156,8 @@ class Tracer:
         self.targets: dict[str, Target] = {}
         self.names: dict[int, Target] = {}
         self.next_id = 1
+        self.free_slots = list(range(MAXT - 1, -1, -1))
+        self.exes: dict[int, str] = {}  # pid -> exe, until its working-directory record comes
         self.generation = 0
         self.lock = threading.Lock()
         bpf["events"].open_ring_buffer(self._on_record)
@@ -112,12 +166,11 @@ class Tracer:
     def add(self, name: str, cgroup: str = "", pid: int = 0, mntns_pid: int = 0) -> Target:
         if name in self.targets:
             raise TargetError(f"target {name} exists")
-        used = {t.slot for t in self.targets.values()}
-        free = [s for s in range(MAXT) if s not in used]
-        if not free:
+        if not (cgroup or mntns_pid or pid):
+            raise TargetError(f"target {name} needs a cgroup, pid or mntns")
+        if not self.free_slots:
             raise TargetError(f"no free slot for target {name} (max {MAXT})")
-        target = Target(name, self.next_id, free[0])
-        self.next_id += 1
+        target = Target(name, self.next_id, self.free_slots[-1])
         self._clear_slot(target.slot)
         value = _Tgt(target.id, target.slot)
         seeds: list[int] = []
@@ -125,16 +178,22 @@ class Tracer:
             self._add_cgroup(target, cgroup, value)
             seeds += cgroup_members(target.cgroup)
         if mntns_pid:
-            target.mntns, target.anchor = os.stat(f"/proc/{mntns_pid}/ns/mnt").st_ino, mntns_pid
+            try:
+                target.mntns, target.anchor = os.stat(f"/proc/{mntns_pid}/ns/mnt").st_ino, mntns_pid
+            except OSError as exc:
+                raise TargetError(f"no process {mntns_pid}") from exc
             self.bpf["mnt_targets"][ct.c_uint32(target.mntns)] = value
             self.bpf["mnt_anchor"][ct.c_uint32(mntns_pid)] = ct.c_uint32(target.mntns)
             seeds.append(mntns_pid)
         if pid:
+            if not os.path.exists(f"/proc/{pid}"):
+                raise TargetError(f"no process {pid}")
             target.pid = pid
             self.bpf["pid_targets"][ct.c_uint32(target.id)] = value
             seeds += descendants(pid)
-        if not (cgroup or mntns_pid or pid):
-            raise TargetError(f"target {name} needs a cgroup, pid or mntns")
+        self.free_slots.pop()
+        self.next_id += 1
+        target.root_fd = open_root(seeds)
         for seed in seeds:
             self.bpf["tree"][ct.c_uint32(seed)] = ct.c_uint32(target.id)
         self.targets[name], self.names[target.id] = target, target
@@ -150,6 +209,8 @@ class Tracer:
         if not os.path.isfile(os.path.join(path, "cgroup.procs")):
             raise TargetError(f"no cgroup at {cgroup}")
         target.cgroup, target.cgroup_id = path, os.stat(path).st_ino
+        if any(t.cgroup_id == target.cgroup_id for t in self.targets.values()):
+            raise TargetError(f"cgroup {path} is traced already")
         self.bpf["cg_targets"][ct.c_uint64(target.cgroup_id)] = value
 
     def remove(self, name: str) -> None:
@@ -162,6 +223,9 @@ class Tracer:
         for table, key in keys:
             with contextlib.suppress(KeyError):
                 del self.bpf[table][key]
+        self.free_slots.append(target.slot)
+        if target.root_fd >= 0:
+            os.close(target.root_fd)
         self._update_cfg()
         self.log(f"Removed target {name}")
 
@@ -175,8 +239,11 @@ class Tracer:
     def _clear_slot(self, slot: int) -> None:
         table = self.bpf["sysbits"]
         zero = table.Leaf(*([0] * len(table.Leaf())))
-        for word in range(2 * NR_WORDS):
-            table[ct.c_int(slot * 2 * NR_WORDS + word)] = zero
+        for word in range(NCOLS * NR_WORDS):
+            table[ct.c_int(slot * NCOLS * NR_WORDS + word)] = zero
+        counters = self.bpf["tcounters"]
+        for index in range(len(COUNTERS)):
+            counters[ct.c_int(slot * len(COUNTERS) + index)] = ct.c_uint64(0)
 
     # ----- output -----
     def write(self, event: dict[str, Any]) -> None:
@@ -188,40 +255,79 @@ class Tracer:
         with self.lock:
             self.out.flush()
 
-    def syscall_names(self, target: Target, origin: int) -> list[str]:
-        """Syscalls seen from ``origin`` (1: the container's own tree, 0: joined later)."""
-        table, names = self.bpf["sysbits"], []
+    def syscall_numbers(self, target: Target, origin: int, compat: int) -> list[int]:
+        """Syscall numbers seen from ``origin`` (1: the container's own tree, 0: joined later)
+        with the native (``compat`` 0) or the compat ABI (1: ia32 on x86_64)."""
+        table, numbers = self.bpf["sysbits"], []
+        first = ((target.slot * 2 + origin) * 2 + compat) * NR_WORDS
         for word in range(NR_WORDS):
             bits = 0
-            for value in table[ct.c_int((target.slot * 2 + origin) * NR_WORDS + word)]:
+            for value in table[ct.c_int(first + word)]:
                 bits |= value
-            for bit in range(64):
-                if bits >> bit & 1:
-                    number = word * 64 + bit
-                    names.append(syscall_name(ARCH, number) or f"syscall_{number}")
-        return names
+            numbers += [word * 64 + bit for bit in range(64) if bits >> bit & 1]
+        return numbers
+
+    def syscalls_events(self, target: Target) -> list[dict[str, Any]]:
+        """One ``syscalls`` event per origin and ABI that has any (always the container's native
+        one); numbers without a name in their ABI's table are counted, not named."""
+        found = []
+        target.unresolved = 0
+        for compat, arch in ((0, ARCH), (1, COMPAT_ARCH[ARCH])):
+            for origin, label in ((1, "container"), (0, "exec")):
+                numbers = self.syscall_numbers(target, origin, compat)
+                names = [n for n in (syscall_name(arch, number) for number in numbers) if n]
+                target.unresolved += len(numbers) - len(names)
+                if names or (origin and not compat):
+                    event = {"v": SCHEMA_VERSION, "kind": "syscalls", "target": target.name,
+                             "origin": label, "names": names}
+                    found.append({**event, "arch": arch} if compat else event)
+        return found
+
+    def counters(self, slot: int | None = None) -> dict[str, int]:
+        """The kernel's loss counters: the session's, or one target slot's."""
+        if slot is None:
+            table = self.bpf["counters"]
+            return {name: int(table[ct.c_int(i)].value) for i, name in enumerate(COUNTERS)}
+        table = self.bpf["tcounters"]
+        base = slot * len(COUNTERS)
+        return {name: int(table[ct.c_int(base + i)].value) for i, name in enumerate(COUNTERS)}
 
     def stats(self, target: Target) -> dict[str, Any]:
-        counters = self.bpf["counters"]
-        return {"v": SCHEMA_VERSION, "kind": "stats", "target": target.name,
-                "lost_events": counters[ct.c_int(C_LOST)].value,
-                "map_full": counters[ct.c_int(C_MAP_FULL)].value,
-                "paths_truncated": counters[ct.c_int(C_TRUNCATED)].value, "sources": ["ebpf"]}
+        """The target's own loss counters (each loss counted once, for the target it hit)."""
+        found = self.counters(target.slot)
+        found["unresolved_syscalls"] += target.unresolved
+        return {"v": SCHEMA_VERSION, "kind": "stats", "target": target.name, **found, "sources": ["ebpf"]}
+
+    def session_stats(self) -> dict[str, int]:
+        """The session's loss counters (every target, and losses outside any target)."""
+        return self.counters()
 
     def emit_final(self, target: Target) -> None:
-        """The target's syscall sets so far (one per origin that has any; at least the
-        container's) and the loss counters."""
+        """The target's syscall sets so far and its loss counters."""
         self.bpf.ring_buffer_consume()
-        for origin, label in ((1, "container"), (0, "exec")):
-            names = self.syscall_names(target, origin)
-            if names or origin:
-                self.write({"v": SCHEMA_VERSION, "kind": "syscalls", "target": target.name,
-                            "origin": label, "names": names})
+        for event in self.syscalls_events(target):
+            self.write(event)
         self.write(self.stats(target))
 
     def flush(self) -> None:
         for target in list(self.targets.values()):
             self.emit_final(target)
+
+    def wakeup_fd(self) -> int:
+        """A file descriptor readable when the ring buffer wakes its reader (-1: none)."""
+        try:
+            from bcc import libbcc
+
+            function = libbcc.lib.ring_buffer__epoll_fd
+        except (ImportError, AttributeError):
+            return -1
+        function.restype, function.argtypes = ct.c_int, [ct.c_void_p]
+        return int(function(self.bpf._ringbuf_manager))
+
+    def drain(self) -> None:
+        """Decode every record there is, then flush."""
+        self.bpf.ring_buffer_consume()
+        self.flush_output()
 
     def poll(self, timeout_ms: int) -> None:
         """Wait up to ``timeout_ms`` for a wake-up (most records send none), decode every
@@ -240,6 +346,33 @@ class Tracer:
         event = decoding.to_event(raw, self._peer_in_target(target, raw))
         if event is None:
             return
+        if raw.type == decoding.EV_EXEC:
+            self._exec(target, raw, event)
+            return
+        self._write_first(target, raw, event)
+
+    def _exec(self, target: Target, raw: decoding.Raw, event: dict[str, Any]) -> None:
+        """An exec record (a2 0: the exe, with the name given) or, for a relative name, the
+        working directory to join it to (a2 1, right after the exe record of the same pid)."""
+        name = raw.s1.decode(errors="surrogateescape")
+        roots = [f"/proc/{raw.pid}/root", f"/proc/self/fd/{target.root_fd}" if target.root_fd >= 0 else "/"]
+        if raw.a2 == 1:
+            exe = self.exes.pop(raw.pid, "")
+            script = script_path(os.path.join(raw.path, name), exe, roots) if exe else None
+            if script is not None:
+                self._write_first(target, raw, {**event, "path": script})
+            return
+        if name.startswith("/"):
+            script = script_path(name, raw.path, roots)
+            if script is not None:
+                self._write_first(target, raw, {**event, "path": script})
+        else:
+            if len(self.exes) > 4096:  # working-directory records lost: forget their exes
+                self.exes.clear()
+            self.exes[raw.pid] = raw.path
+        self._write_first(target, raw, event)
+
+    def _write_first(self, target: Target, raw: decoding.Raw, event: dict[str, Any]) -> None:
         if raw.type in USER_DEDUP:
             key = tuple(v if isinstance(v, (str, int)) else str(v)
                         for k, v in event.items() if k not in ("pid", "comm"))

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from agent.localmode import TracerClient, remove_cgroup
+from agent.localmode import remove_cgroup
+from tracer.client import Recorder, TracerClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CGROUP_ROOT = "/sys/fs/cgroup/unified"
@@ -24,26 +25,34 @@ Event = dict[str, Any]
 
 
 class TracerProcess(TracerClient):
-    """The product's tracer client, with the waits tests need."""
+    """The product's tracer client keeping every event, with the waits tests need."""
+
+    def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
+        self.recorded = Recorder()
+        super().__init__(self.recorded, extra_args)
+
+    @property
+    def events(self) -> list[Event]:
+        return self.recorded.all()
+
+    def of(self, target: str) -> list[Event]:
+        return self.recorded.of(target)
 
     def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 30.0) -> Event:
         deadline = time.monotonic() + timeout
-        with self.cond:
+        with self.recorded.cond:
             while True:
                 for event in self.events:
                     if predicate(event):
                         return event
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError("no matching event; tracer log:\n" + "\n".join(self.errors))
-                self.cond.wait(left)
+                    raise AssertionError("no matching event; tracer log:\n" + "\n".join(self.log))
+                self.recorded.cond.wait(left)
 
-    def add(self, name: str, spec: str) -> None:
-        self.command(f"add {name} {spec}", name)
-
-    def remove(self, name: str) -> list[Event]:
-        """Stop tracing ``name``; returns all its events (the last two: syscalls, stats)."""
-        self.command(f"remove {name}", name)
+    def remove(self, name: str) -> list[Event]:  # type: ignore[override]
+        """Stop tracing ``name``; returns all its events (the last ones: syscalls, stats)."""
+        super().remove(name)
         return self.of(name)
 
     def stop(self) -> None:

@@ -47,7 +47,7 @@ def test_deleted_files_and_directories_are_recorded_as_delete(tracer: TracerProc
     seen = files(events)
     assert "delete" in seen[f"{work}/gone.txt"]
     assert "delete" in seen[f"{work}/abs.txt"]
-    assert "delete" in seen[f"{work}/sub"]
+    assert {"create", "delete"} <= seen[f"{work}/sub/"]  # a directory: AppArmor's trailing "/"
 
 
 def test_renames_record_both_names_and_resolve_them_against_the_directory_fd(
@@ -65,16 +65,43 @@ def test_renames_record_both_names_and_resolve_them_against_the_directory_fd(
     assert {"rename", "delete"} <= seen[f"{sub}/new.txt"]
 
 
-def test_deep_paths_are_resolved_in_full_up_to_forty_components_and_flagged_truncated_beyond(
-        tracer: TracerProcess) -> None:
+WALK_DOWN = ("import os, sys; os.chdir(sys.argv[1]); "
+             "[os.chdir(sys.argv[2]) for _ in range(int(sys.argv[3]))]; open(\"f.txt\").close()")
+
+
+def make_deep(work: str, component: str, count: int) -> list[str]:
+    """``count`` nested directories named ``component`` under ``work`` (past PATH_MAX too)."""
+    fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(count):
+        os.mkdir(component, dir_fd=fd)
+        inner = os.open(component, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(os.open("f.txt", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+    os.close(fd)
+    return [component] * count
+
+
+def test_paths_are_limited_by_the_kernels_4096_bytes_not_by_a_component_count(tracer: TracerProcess) -> None:
     work = os.path.realpath(tempfile.mkdtemp(prefix="varmor-deep-"))
-    shallow = os.path.join(work, *["s"] * (30 - work.count("/") - 1), "f.txt")
-    deep = os.path.join(work, *["d"] * 45, "f.txt")
-    for path in (shallow, deep):
-        os.makedirs(os.path.dirname(path))
-        open(path, "w").close()
-    events = traced(tracer, f"cat {shallow} {deep} > /dev/null")
+    many = make_deep(work, "d", 300)        # 300 components, 600 bytes: resolved in full
+    os.mkdir(os.path.join(work, "long"))
+    long = make_deep(os.path.join(work, "long"), "L" * 200, 25)   # 5,000 bytes: flagged
+    events = traced(tracer, f"cat {os.path.join(work, *many, 'f.txt')} > /dev/null; "
+                            f"python3 -c '{WALK_DOWN}' {work}/long {long[0]} {len(long)}")
     by_path = {e["path"]: e for e in kinds(events, "file")}
-    assert shallow.count("/") == 30 and not by_path[shallow].get("truncated")
+    deep = os.path.join(work, *many, "f.txt")
+    assert deep in by_path and not by_path[deep].get("truncated")
     cut = [e for e in kinds(events, "file") if e.get("truncated")]
-    assert cut and all(deep.endswith(e["path"]) and len(e["path"]) < len(deep) for e in cut)
+    assert cut and all(e["path"].endswith("/f.txt") and len(e["path"]) <= 4096 for e in cut)
+    assert kinds(events, "stats")[-1]["paths_truncated"] == len(cut)
+
+
+def test_a_name_longer_than_the_copy_buffer_is_flagged_not_cut_silently(tracer: TracerProcess) -> None:
+    work = os.path.realpath(tempfile.mkdtemp(prefix="varmor-longname-"))
+    os.mkdir(os.path.join(work, "x" * 200))
+    name = f"{'x' * 200}/{'y' * 200}"
+    events = traced(tracer, f"cd {work} && touch {name} && rm {name}")
+    deletes = [e for e in kinds(events, "file") if "delete" in e["access"]]
+    assert deletes and all(e.get("truncated") for e in deletes)
+    assert not [e for e in deletes if e["path"] != f"{work}/{name}" and not e.get("truncated")]

@@ -11,19 +11,36 @@
  * task pointer and a generation that user space bumps on every target change and the kernel
  * bumps on every task free and cgroup move, so the common case costs no helper but one.
  *
- * Per target and origin, the syscall set is a per-CPU bitmap read by user space; everything
- * else goes through an LRU first-occurrence filter and then the perf buffer. Paths are resolved
- * by one program (walk_path), reached by tail call, so the walk is compiled and verified once.
+ * A process in a child cgroup of a target cgroup belongs to that target (the deepest targeted
+ * ancestor wins).
+ *
+ * Per target, origin and syscall ABI (native, ia32), the syscall set is a per-CPU bitmap read by
+ * user space; everything else goes through an LRU first-occurrence filter and then the ring
+ * buffer. File keys hold the dentry, the mount, the inode, its number and generation and the
+ * name's hash, so a freed dentry whose address comes back for a new file cannot hide it. Execs
+ * and names (link, unlink, rename, mkdir, ...) are deduplicated in user space, on the path.
+ * Calls that failed produce nothing. Capability checks made "noaudit" by the kernel (the caller
+ * is one of the functions whose address ranges user space writes into `noaudit`) are skipped:
+ * an audit-based recorder never sees them either. Loss counters are kept per session and per
+ * target slot. Paths are resolved by one program (walk_path), reached by tail call, so the walk
+ * is compiled and verified once; paths longer than the kernel's 4,096 bytes are flagged.
  * Records go through one ring buffer without a wake-up each (a wake-up costs the traced task
  * more than the record): user space drains it every poll interval, and every WAKE_EVERY-th
  * record on a CPU wakes it early. Records that do not fit are counted as lost.
  */
 #define PBUF 4096
 #define PMASK (PBUF - 1)
-#define MAX_DEPTH 40
-#define WALK_STEP 8           /* path components per walk_path call */
-#define MAXT 64
+#define MAX_STEPS 2048        /* a 4,096-byte path has at most 2,048 components */
+#define WALK_STEP 64          /* path components per walk_path call */
+#define MAXT 1024             /* target slots (a power of two) */
 #define NR_WORDS 8            /* 8 x 64 = 512 syscall numbers */
+#define NCOLS 4               /* bitmaps per slot: origin (2) x ABI (native, ia32) */
+#define MAX_CG_LEVEL 16       /* cgroup ancestors checked for a targeted one */
+#define NOAUDIT_RANGES 16
+#define STACK_FRAMES 8
+#ifndef RING_PAGES
+#define RING_PAGES 16384      /* 64 MiB */
+#endif
 #define KSTACK_SIZE 16384
 #define AT_FDCWD -100
 #define WAKE_EVERY 1024       /* records per CPU between forced ring-buffer wake-ups */
@@ -32,18 +49,18 @@ enum { EV_EXEC = 1, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, 
        EV_MOUNT, EV_UMOUNT };
 /* file access bits (user space maps them to schema access classes) */
 enum { A_READ = 1, A_WRITE = 2, A_APPEND = 4, A_CREATE = 8, A_MMAP = 16, A_LINK = 32, A_LOCK = 64,
-       A_DELETE = 128, A_RENAME = 256 };
+       A_DELETE = 128, A_RENAME = 256, A_DIR = 512, A_NAME = 1024 };   /* A_NAME: the name as given */
 enum { C_MAP_FULL = 0, C_TRUNCATED = 1, C_NR_RANGE = 2, C_NO_WALK = 3, C_LOST = 4, C_NCOUNTERS = 5 };
 enum { CFG_MNT = 1, CFG_TREE = 2 };
 enum { P_WALK = 0, P_FD = 1, P_NAMES = 2 };
 
 struct tgt { u32 id; u32 slot; };
-struct who { u64 task; u64 kgen; u32 ugen; u32 id; u32 origin; u32 base; };  /* id 0: none */
+struct who { u64 task; u64 kgen; u32 ugen; u32 id; u32 origin; u32 base; u32 slot; u32 pad; };  /* id 0: none */
 struct cfg_t { u32 flags; u32 ugen; };   /* written by user space only */
 struct event {
     u32 type; u32 pid; u32 id; u32 origin;     /* origin: 1 container tree, 0 joined later */
     s64 a0, a1, a2, a3;
-    u32 len; u32 trunc;
+    u32 len; u32 trunc; u32 slot; u32 pad;
     char comm[16];
     char s2[64];
     char s1[256];
@@ -53,10 +70,11 @@ struct event {
 struct job_t {
     u64 mnt[2]; u64 dentry[2]; u32 n; u32 cur;     /* for walk_path */
     u64 wmnt; u64 wdentry; s32 off; u32 steps; u32 walking; u32 trunc;   /* a walk in progress */
-    u64 name[2]; s64 dirfd[2]; s64 fd; u32 acc;     /* for fd_prog and names_prog */
+    u64 name[2]; s64 dirfd[2]; s64 fd; u32 acc[2];  /* for fd_prog and names_prog */
 };
+struct range_t { u64 start; u64 end; };
 struct pbuf_t { char b[PBUF * 2]; };
-struct dkey_t { u64 k1; u64 k2; u32 id; u16 type; u16 origin; };
+struct dkey_t { u64 k1; u64 k2; u64 k3; u64 k4; u32 id; u16 type; u16 origin; };
 
 BPF_PERCPU_ARRAY(evbuf, struct event, 2);
 BPF_PERCPU_ARRAY(jobs, struct job_t, 1);
@@ -64,16 +82,20 @@ BPF_PERCPU_ARRAY(pbuf, struct pbuf_t, 1);
 BPF_PERCPU_ARRAY(cache, struct who, 1);
 BPF_PERCPU_ARRAY(nrecords, u64, 1);
 BPF_PROG_ARRAY(progs, 3);                    /* P_WALK, P_FD, P_NAMES: loaded by user space */
-BPF_RINGBUF_OUTPUT(events, 4096);           /* 16 MiB */
-BPF_HASH(cg_targets, u64, struct tgt, 1024);
-BPF_HASH(mnt_targets, u32, struct tgt, 1024);
-BPF_HASH(mnt_anchor, u32, u32, 1024);          /* anchor tgid -> mnt ns inode */
-BPF_HASH(pid_targets, u32, struct tgt, 1024);  /* target id -> target, attributed by tree */
+BPF_RINGBUF_OUTPUT(events, RING_PAGES);
+BPF_HASH(cg_targets, u64, struct tgt, MAXT);
+BPF_HASH(mnt_targets, u32, struct tgt, MAXT);
+BPF_HASH(mnt_anchor, u32, u32, MAXT);          /* anchor tgid -> mnt ns inode */
+BPF_HASH(pid_targets, u32, struct tgt, MAXT);  /* target id -> target, attributed by tree */
 BPF_HASH(tree, u32, u32, 65536);               /* tgid -> target id (container's own tree) */
 BPF_ARRAY(cfg, struct cfg_t, 1);
 BPF_ARRAY(kgen, u64, 1);                     /* written by the kernel only */
-BPF_ARRAY(counters, u64, C_NCOUNTERS);
-BPF_PERCPU_ARRAY(sysbits, u64, MAXT * 2 * NR_WORDS);   /* [slot][origin][word] */
+BPF_ARRAY(counters, u64, C_NCOUNTERS);                 /* the session's */
+BPF_ARRAY(tcounters, u64, MAXT * C_NCOUNTERS);         /* [slot][counter] */
+BPF_ARRAY(noaudit, struct range_t, NOAUDIT_RANGES);    /* written by user space at load */
+struct stack_t { u64 frames[STACK_FRAMES]; };
+BPF_PERCPU_ARRAY(stackbuf, struct stack_t, 1);
+BPF_PERCPU_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, 65536);
 
 static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&v, sizeof(v), p); return v; }
@@ -90,10 +112,16 @@ static __always_inline u64 reg_arg(void *regs, u32 off) {
     return v;
 }
 
-static __always_inline void count(u32 which) {
+/* Count one loss in the session and, when the slot is known (< MAXT), for that target. */
+static __always_inline void count_in(u32 which, u32 slot) {
     u64 *c = counters.lookup(&which);
     if (c) __sync_fetch_and_add(c, 1);
+    if (slot >= MAXT) return;
+    u32 k = slot * C_NCOUNTERS + which;
+    c = tcounters.lookup(&k);
+    if (c) __sync_fetch_and_add(c, 1);
 }
+static __always_inline void count(u32 which) { count_in(which, MAXT); }
 
 static __always_inline void bump_gen(void) {
     int z = 0;
@@ -110,11 +138,25 @@ static __always_inline u32 cur_mntns(void) {
     return inum;
 }
 
-/* The slow path of classify(): cgroup id, then mount namespace, then fork tree. */
-static __always_inline void classify_slow(struct who *w, u32 flags) {
+/* The deepest targeted cgroup among the current task's cgroup and its ancestors. */
+static __always_inline struct tgt *cgroup_target(void) {
     u64 cg = bpf_get_current_cgroup_id();
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct tgt *t = cg_targets.lookup(&cg);
+    if (t) return t;
+    #pragma unroll
+    for (int level = MAX_CG_LEVEL; level >= 1; level--) {
+        u64 a = bpf_get_current_ancestor_cgroup_id(level);
+        if (!a || a == cg) continue;
+        t = cg_targets.lookup(&a);
+        if (t) return t;
+    }
+    return 0;
+}
+
+/* The slow path of classify(): cgroup (or an ancestor), then mount namespace, then fork tree. */
+static __always_inline void classify_slow(struct who *w, u32 flags) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct tgt *t = cgroup_target();
     if (!t && (flags & CFG_MNT)) {
         u32 m = cur_mntns();
         t = mnt_targets.lookup(&m);
@@ -123,7 +165,8 @@ static __always_inline void classify_slow(struct who *w, u32 flags) {
     if (!t && (flags & CFG_TREE) && tid) t = pid_targets.lookup(tid);
     w->id = t ? t->id : 0;
     w->origin = t && tid && *tid == t->id;
-    w->base = t ? ((t->slot & (MAXT - 1)) * 2 + w->origin) * NR_WORDS : 0;
+    w->slot = t ? t->slot & (MAXT - 1) : 0;
+    w->base = t ? (w->slot * 2 + w->origin) * 2 * NR_WORDS : 0;
 }
 
 /* The target of the current task (id 0: none), from the per-CPU cache when it is current. */
@@ -147,18 +190,27 @@ static __always_inline u32 in_tree(u32 id, u32 pid) {
     return v && *v == id;
 }
 
-static __always_inline int first(struct who *t, u16 type, u64 k1, u64 k2) {
-    struct dkey_t k = {.k1 = k1, .k2 = k2, .id = t->id, .type = type, .origin = t->origin};
+static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4) {
+    struct dkey_t k = {.k1 = k1, .k2 = k2, .k3 = k3, .k4 = k4, .id = t->id, .type = type,
+                       .origin = t->origin};
     u8 one = 1;
     if (dedup.lookup(&k)) return 0;
-    if (dedup.update(&k, &one)) count(C_MAP_FULL);
+    if (dedup.update(&k, &one)) count_in(C_MAP_FULL, t->slot);
     return 1;
+}
+static __always_inline int first(struct who *t, u16 type, u64 k1, u64 k2) {
+    return first4(t, type, k1, k2, 0, 0);
+}
+static __always_inline int seen(struct who *t, u16 type, u64 k1, u64 k2) {
+    struct dkey_t k = {.k1 = k1, .k2 = k2, .k3 = 0, .k4 = 0, .id = t->id, .type = type,
+                       .origin = t->origin};
+    return dedup.lookup(&k) != 0;
 }
 
 static __always_inline struct event *ev_at(int i, u32 type, struct who *t) {
     struct event *e = evbuf.lookup(&i);
     if (!e) return 0;
-    e->type = type; e->id = t->id; e->origin = t->origin;
+    e->type = type; e->id = t->id; e->origin = t->origin; e->slot = t->slot;
     e->pid = bpf_get_current_pid_tgid() >> 32;
     e->a0 = e->a1 = e->a2 = e->a3 = 0; e->len = 0; e->trunc = 0;
     e->s1[0] = 0; e->s2[0] = 0; e->path[0] = 0;
@@ -174,7 +226,7 @@ static __always_inline void submit(void *ctx, struct event *e) {
     int z = 0;
     u64 *r = nrecords.lookup(&z), flags = BPF_RB_NO_WAKEUP;
     if (r && (++*r & (WAKE_EVERY - 1)) == 0) flags = BPF_RB_FORCE_WAKEUP;
-    if (events.ringbuf_output(e, size, flags)) count(C_LOST);
+    if (events.ringbuf_output(e, size, flags)) count_in(C_LOST, e->slot);
 }
 
 static __always_inline struct job_t *job(void) { int z = 0; return jobs.lookup(&z); }
@@ -192,7 +244,9 @@ static __always_inline int walk_and_submit(void *ctx, u32 n) {
     if (!j) return 0;
     j->n = n; j->cur = 0; j->walking = 0;
     progs.call(ctx, P_WALK);
-    count(C_NO_WALK);           /* reached only when the tail call failed */
+    int z = 0;
+    struct event *e = evbuf.lookup(&z);
+    count_in(C_NO_WALK, e ? e->slot : MAXT);   /* reached only when the tail call failed */
     return 0;
 }
 
@@ -208,15 +262,15 @@ static __always_inline u32 owned(void *dentry) {
 }
 
 /* d_path-like walk up to the mount-namespace root, right-aligned into a per-CPU buffer, then
- * copied into e->path. WALK_STEP components per call of walk_path, which tail-calls itself to go
- * on (so only WALK_STEP steps are unrolled, compiled and verified); paths deeper than MAX_DEPTH
- * components are flagged as truncated. Returns 1 when the walk is over. */
+ * copied into e->path. WALK_STEP components per call of walk_path (a bounded loop), which
+ * tail-calls itself to go on; a path that does not fit the kernel's 4,096 bytes is flagged as
+ * truncated. Returns 1 when the walk is over. */
 static __always_inline int walk_steps(struct job_t *j, char *buf) {
     void *mnt = (void *)j->wmnt, *dentry = (void *)j->wdentry;
     void *vfsmnt = (char *)mnt + OFF_MOUNT_MNT;
     void *mnt_root = rdp((char *)vfsmnt + OFF_VFSMOUNT_ROOT);
     int off = j->off, over = 0;
-    #pragma unroll
+    #pragma clang loop unroll(disable)
     for (int i = 0; i < WALK_STEP; i++) {
         void *parent = rdp((char *)dentry + OFF_DENTRY_PARENT);
         if (dentry == mnt_root || dentry == parent) {
@@ -241,7 +295,7 @@ static __always_inline int walk_steps(struct job_t *j, char *buf) {
     }
     j->wmnt = (u64)mnt; j->wdentry = (u64)dentry; j->off = off;
     j->steps += WALK_STEP;
-    return over || j->steps >= MAX_DEPTH;
+    return over || j->steps >= MAX_STEPS;
 }
 
 /* Copies the walked path into e->path. */
@@ -249,8 +303,8 @@ static __always_inline void walk_done(struct event *e, struct job_t *j, char *bu
     int off = j->off;
     if (off == PBUF) { off--; buf[off & PMASK] = '/'; }
     u32 n = PBUF - off;
-    e->len = n; e->trunc = j->trunc;
-    if (j->trunc) count(C_TRUNCATED);
+    e->len = n; e->trunc |= j->trunc;   /* a name may be flagged already */
+    if (j->trunc) count_in(C_TRUNCATED, e->slot);
     bpf_probe_read_kernel(e->path, n & PMASK, &buf[off & PMASK]);
 }
 
@@ -271,7 +325,7 @@ int walk_path(void *ctx) {
     if (j->walking) {
         if (!walk_steps(j, pb->b)) {
             progs.call(ctx, P_WALK);
-            count(C_NO_WALK);
+            count_in(C_NO_WALK, e->slot);
         }
         walk_done(e, j, pb->b);
         j->walking = 0;
@@ -298,12 +352,23 @@ int fd_prog(void *ctx) {
     struct job_t *j = job();
     struct who *t = classify();
     if (!j || !t) return 0;
-    u32 acc = j->acc;
+    u32 acc = j->acc[0];
     void *file = fd_file(j->fd);
     if (!file) return 0;
     void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
     void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
-    if (!vfsmnt || !dentry || !first(t, EV_FILE | (acc << 4), (u64)dentry, (u64)vfsmnt)) return 0;
+    if (!vfsmnt || !dentry) return 0;
+    void *inode = rdp((char *)dentry + OFF_DENTRY_INODE);
+    u64 ino = 0; u32 gen = 0, hash = 0; u16 mode = 0;
+    if (inode) {
+        bpf_probe_read_kernel(&ino, sizeof(ino), (char *)inode + OFF_INODE_INO);
+        bpf_probe_read_kernel(&gen, sizeof(gen), (char *)inode + OFF_INODE_GENERATION);
+        bpf_probe_read_kernel(&mode, sizeof(mode), (char *)inode + OFF_INODE_MODE);
+    }
+    bpf_probe_read_kernel(&hash, sizeof(hash), (char *)dentry + OFF_DENTRY_NAME);
+    if ((mode & 0170000) == 0040000) acc |= A_DIR;
+    if (!first4(t, EV_FILE | (acc << 4), (u64)dentry, (u64)vfsmnt, (u64)inode ^ ino,
+                ((u64)gen << 32) | hash)) return 0;
     struct event *e = ev_new(EV_FILE, t);
     if (!e) return 0;
     e->a0 = acc;
@@ -315,7 +380,7 @@ int fd_prog(void *ctx) {
 static __always_inline int fd_event(void *ctx, long fd, u32 acc) {   /* the caller classified */
     struct job_t *j = job();
     if (!j) return 0;
-    j->fd = fd; j->acc = acc;
+    j->fd = fd; j->acc[0] = acc;
     progs.call(ctx, P_FD);
     return 0;
 }
@@ -347,7 +412,9 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
 TRACEPOINT_PROBE(sched, sched_process_free) { bump_gen(); return 0; }
 TRACEPOINT_PROBE(cgroup, cgroup_attach_task) { bump_gen(); return 0; }
 
-/* ---------------- exec: the new mm's exe_file, resolved ---------------- */
+/* ---------------- exec: the new mm's exe_file, resolved, and the name executed ----------------
+ * For a `#!` script the exe_file is the interpreter and the filename the script: user space
+ * tells them apart and records both. */
 TRACEPOINT_PROBE(sched, sched_process_exec) {
     struct who *t = classify();
     if (!t) return 0;
@@ -356,12 +423,19 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     if (!file) return 0;
     void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
     void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
-    if (!first(t, EV_EXEC, (u64)dentry, (u64)vfsmnt)) return 0;
-    struct event *e = ev_new(EV_EXEC, t);
+    struct event *e = ev_new(EV_EXEC, t);   /* user space dedups execs (script + interpreter) */
     if (!e) return 0;
-    bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), (char *)args + (args->data_loc_filename & 0xFFFF));
+    char *filename = (char *)args + (args->data_loc_filename & 0xFFFF);
+    bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), filename);
     set_job(0, vfsmnt, dentry);
-    return walk_and_submit(args, 1);
+    if (e->s1[0] == '/') return walk_and_submit(args, 1);
+    struct event *cwd = ev_at(1, EV_EXEC, t);  /* a relative name: its directory too (a2 = 1) */
+    if (!cwd) return walk_and_submit(args, 1);
+    cwd->a2 = 1;
+    bpf_probe_read_kernel_str(cwd->s1, sizeof(cwd->s1), filename);
+    void *fs = rdp((char *)bpf_get_current_task() + OFF_TASK_FS);
+    set_job(1, rdp((char *)fs + OFF_FS_PWD + OFF_PATH_MNT), rdp((char *)fs + OFF_FS_PWD + OFF_PATH_DENTRY));
+    return walk_and_submit(args, 2);
 }
 
 /* ---------------- syscalls: one program on their exits ----------------
@@ -397,8 +471,14 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     struct who *t = classify();
     if (!t) return 0;
     u32 nr = ctx->args[1];
-    if (nr >= NR_WORDS * 64) { count(C_NR_RANGE); return 0; }
-    u32 i = t->base + (nr >> 6);
+    if (nr >= NR_WORDS * 64) { count_in(C_NR_RANGE, t->slot); return 0; }
+    u32 abi = 0;
+#if COMPAT_OFF >= 0
+    u32 status = 0;
+    bpf_probe_read_kernel(&status, sizeof(status), (char *)bpf_get_current_task() + COMPAT_OFF);
+    abi = (status & COMPAT_MASK) ? NR_WORDS : 0;
+#endif
+    u32 i = t->base + abi + (nr >> 6);
     u64 *w = sysbits.lookup(&i);
     if (w) *w |= 1ULL << (nr & 63);
     return 0;
@@ -409,9 +489,15 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
 static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, const char *name) {
     struct event *e = ev_at(i & 1, EV_FILE, t);
     if (!e) return -1;
-    e->a0 = acc;
+    e->a0 = acc | A_NAME;
     set_job(i, 0, 0);
-    bpf_probe_read_user_str(e->s1, sizeof(e->s1), name);
+    long n = bpf_probe_read_user_str(e->s1, sizeof(e->s1), name);
+    if (n < 0) return -1;
+    if (n == sizeof(e->s1)) {       /* full: is there more of the name? */
+        char more = 0;
+        bpf_probe_read_user(&more, 1, name + sizeof(e->s1) - 1);
+        if (more) { e->trunc = 1; count_in(C_TRUNCATED, t->slot); }
+    }
     if (e->s1[0] == '/') return 0;  /* user space joins relative names to the directory */
     void *path;
     if ((int)dirfd == AT_FDCWD) {
@@ -425,22 +511,22 @@ static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, co
     set_job(i, rdp((char *)path + OFF_PATH_MNT), rdp((char *)path + OFF_PATH_DENTRY));
     return 0;
 }
-/* Tail-call target P_NAMES: job n names (link, delete, rename) as given, with their directory.
- * No kernel dedup for names: user space dedups on the joined path. */
+/* Tail-call target P_NAMES: job n names (link, delete, rename, mkdir, ...) as given, with their
+ * directory. No kernel dedup for names: user space dedups on the joined path. */
 int names_prog(void *ctx) {
     struct job_t *j = job();
     struct who *t = classify();
     if (!j || !t) return 0;
-    u32 n = j->n, acc = j->acc;
-    if (name_at(0, t, acc, j->dirfd[0], (const char *)j->name[0])) return 0;
-    if (n > 1 && name_at(1, t, acc, j->dirfd[1], (const char *)j->name[1])) return 0;
+    u32 n = j->n;
+    if (name_at(0, t, j->acc[0], j->dirfd[0], (const char *)j->name[0])) return 0;
+    if (n > 1 && name_at(1, t, j->acc[1], j->dirfd[1], (const char *)j->name[1])) return 0;
     return walk_and_submit(ctx, n > 1 ? 2 : 1);
 }
 /* Name i (of n) for names_prog; the caller then tail-calls it with names_call(). */
 static __always_inline struct job_t *name_job(u32 i, u32 acc, long dirfd, const char *name) {
     struct job_t *j = job();
     if (!j) return 0;
-    j->acc = acc; j->n = i + 1;
+    j->acc[i & 1] = acc; j->n = i + 1;
     j->dirfd[i & 1] = dirfd; j->name[i & 1] = (u64)name;
     return j;
 }
@@ -453,24 +539,38 @@ static __always_inline int name_event(void *ctx, u32 acc, long dirfd, u64 name) 
     return names_call(ctx);
 }
 static __always_inline int rename_event(void *ctx, long olddfd, u64 oldname, long newdfd, u64 newname) {
-    if (!name_job(0, A_RENAME, olddfd, (const char *)oldname)) return 0;
+    if (!name_job(0, A_RENAME | A_READ, olddfd, (const char *)oldname)) return 0;   /* source: r, w */
     if (!name_job(1, A_RENAME, newdfd, (const char *)newname)) return 0;
     return names_call(ctx);
 }
-/* ---------------- capabilities (no-audit checks filtered) ---------------- */
-static __always_inline u32 cur_syscall(void) { return (u32)reg_arg(user_regs(), OFF_PT_REGS_NR); }
+/* ---------------- capabilities (no-audit checks filtered) ----------------
+ * The tracepoint has no `opts`: a check is noaudit when a caller on the kernel stack is one of the
+ * noaudit functions (ns_capable_noaudit, cap_vm_enough_memory, ...), whose ranges user space
+ * writes into `noaudit` from /proc/kallsyms. Only a first occurrence pays for the stack. */
+static __always_inline int noaudit_caller(void *ctx) {
+    int z = 0;
+    struct stack_t *st = stackbuf.lookup(&z);
+    if (!st) return 0;
+    u64 *frames = st->frames;
+    long got = bpf_get_stack(ctx, frames, STACK_FRAMES * 8, 0);
+    if (got <= 0) return 0;
+    #pragma unroll
+    for (int r = 0; r < NOAUDIT_RANGES; r++) {
+        int k = r;
+        struct range_t *range = noaudit.lookup(&k);
+        if (!range || !range->start) break;
+        #pragma unroll
+        for (int f = 0; f < STACK_FRAMES; f++)
+            if (f * 8 < got && frames[f] >= range->start && frames[f] < range->end) return 1;
+    }
+    return 0;
+}
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */
     struct who *t = classify();
     if (!t) return 0;
     u32 cap = args->cap;
-    if (cap == 21) {                  /* __vm_enough_memory's no-audit CAP_SYS_ADMIN */
-        u32 nr = cur_syscall();
-        if (nr == NR_MMAP || nr == NR_BRK || nr == NR_MREMAP || nr == NR_MPROTECT ||
-            nr == NR_SHMAT || nr == NR_EXECVE || nr == NR_EXECVEAT || nr == NR_MUNMAP)
-            return 0;
-    }
-        if (!first(t, EV_CAP, cap, 0)) return 0;
+    if (seen(t, EV_CAP, cap, 0) || noaudit_caller(args) || !first(t, EV_CAP, cap, 0)) return 0;
     struct event *e = ev_new(EV_CAP, t);
     if (!e) return 0;
     e->a0 = cap;
@@ -531,10 +631,19 @@ int sys_exit_prog(struct exit_args *args) {
         u64 cmd = ARG(1);
         return (cmd == 6 || cmd == 7 || cmd == 37 || cmd == 38) ? fd_event(args, (long)ARG(0), A_LOCK) : 0;
     }
+    if (args->ret < 0) return 0;   /* a failed call needs no rule */
     if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, ARG(1));
     if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)ARG(2), ARG(3));
-    if (nr == NR_UNLINK || nr == NR_RMDIR) return name_event(args, A_DELETE, AT_FDCWD, ARG(0));
-    if (nr == NR_UNLINKAT) return name_event(args, A_DELETE, (long)ARG(0), ARG(1));
+    if (nr == NR_UNLINK) return name_event(args, A_DELETE, AT_FDCWD, ARG(0));
+    if (nr == NR_RMDIR) return name_event(args, A_DELETE | A_DIR, AT_FDCWD, ARG(0));
+    if (nr == NR_MKDIR) return name_event(args, A_CREATE | A_DIR, AT_FDCWD, ARG(0));
+    if (nr == NR_MKDIRAT) return name_event(args, A_CREATE | A_DIR, (long)ARG(0), ARG(1));
+    if (nr == NR_MKNOD) return name_event(args, A_CREATE, AT_FDCWD, ARG(0));
+    if (nr == NR_MKNODAT) return name_event(args, A_CREATE, (long)ARG(0), ARG(1));
+    if (nr == NR_SYMLINK) return name_event(args, A_CREATE, AT_FDCWD, ARG(1));
+    if (nr == NR_SYMLINKAT) return name_event(args, A_CREATE, (long)ARG(1), ARG(2));
+    if (nr == NR_UNLINKAT)      /* AT_REMOVEDIR: rmdir */
+        return name_event(args, A_DELETE | ((ARG(2) & 0x200) ? A_DIR : 0), (long)ARG(0), ARG(1));
     if (nr == NR_RENAME) return rename_event(args, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1));
     if (nr == NR_RENAMEAT || nr == NR_RENAMEAT2)
         return rename_event(args, (long)ARG(0), ARG(1), (long)ARG(2), ARG(3));
