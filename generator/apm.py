@@ -17,7 +17,7 @@ from typing import Any
 from api.names import API_VERSION, ARMOR_PROFILE_MODEL, CRD_INTERNAL, DEFAULT_INSTALL_NAMESPACE
 from generator.codec import from_data, to_data
 from generator.models import BehaviorModel
-from generator.render import RenderError, render_apparmor, render_seccomp
+from generator.render import render_apparmor, render_seccomp
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,8 @@ def _b64(text: str) -> str:
 
 
 def profile_section(model: BehaviorModel, name: str, enforcer: str = "", mode: str = "") -> dict[str, str]:
-    try:
-        apparmor = render_apparmor(model, name)
-    except RenderError:
-        apparmor = ""
+    """The ``profile`` section; raises ``RenderError`` rather than store an empty profile."""
+    apparmor = render_apparmor(model, name)
     return {
         "name": name,
         "enforcer": enforcer,
@@ -48,6 +46,7 @@ def armor_profile_model(
     model: BehaviorModel, name: str, namespace: str = DEFAULT_INSTALL_NAMESPACE, enforcer: str = "",
     mode: str = "",
 ) -> dict[str, Any]:
+    """The ArmorProfileModel object; ``RenderError`` when its AppArmor profile cannot be rendered."""
     data = to_data(model)
     data["profile"] = profile_section(model, name, enforcer, mode)
     return {

@@ -6,27 +6,30 @@ sections, one small builder each, lines sorted. Every path goes through
 ``generator.patterns``: rendered bare when plain, quoted and escaped otherwise, and skipped
 when it is not a safe pattern (aggregation has already counted such records as dropped).
 The seccomp JSON follows §5.2: ``SCMP_ACT_ERRNO``, the fixed first group, then the observed
-names in first-seen order.
+names in first-seen order; only names of the target architecture's syscall table are
+rendered (aggregation has counted any other name as dropped). Very large file rule sets are
+coalesced by directory first (``generator.coalesce``) so that ``apparmor_parser`` can still
+compile the profile.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 
 from generator.capabilities import CAPABILITIES
-from generator.models import BehaviorModel
+from generator.coalesce import MAX_FILE_RULES, CoalesceError, coalesce
+from generator.models import BehaviorModel, FileRule
 from generator.patterns import check_name, check_pattern, quote_pattern
+from generator.syscalls import NATIVE_ARCH, syscall_number
 
 HEADER = "\n## == Managed by vArmor == ##\n\nabi <abi/3.0>,\n#include <tunables/global>\n\n"
 FIXED_SYSCALLS = ("open", "openat", "openat2", "close", "read", "write")
 PERMISSION_ORDER = "aklmrw"
-SYSCALL_NAME = re.compile(r"[a-z0-9_]{1,64}")
 
 
 class RenderError(ValueError):
-    """The model cannot be rendered (no or several profile names, a bad name)."""
+    """The model cannot be rendered (no or several profile names, a bad name, too many rules)."""
 
 
 def profile_name(model: BehaviorModel, name: str | None = None) -> str:
@@ -58,14 +61,21 @@ def file_permissions(letters: tuple[str, ...]) -> str:
     return "".join(sorted(chosen))
 
 
+def renderable_files(model: BehaviorModel, limit: int = MAX_FILE_RULES) -> list[FileRule]:
+    """The file rules the profile holds: safe, with permissions, coalesced below ``limit``."""
+    rules = [FileRule(r.path, tuple(perms), r.owner) for r in model.apparmor.files
+             if (perms := file_permissions(r.permissions)) and check_pattern(r.path) is None]
+    try:
+        return coalesce(rules, limit)
+    except CoalesceError as error:
+        raise RenderError(str(error)) from error
+
+
 def _file(model: BehaviorModel, name: str) -> list[str]:
     lines = []
-    for rule in model.apparmor.files:
-        perms = file_permissions(rule.permissions)
-        if not perms or check_pattern(rule.path) is not None:
-            continue
+    for rule in renderable_files(model):
         prefix = "owner " if rule.owner else ""
-        lines.append(f"{prefix}{quote_pattern(rule.path)} {perms},")
+        lines.append(f"{prefix}{quote_pattern(rule.path)} {file_permissions(rule.permissions)},")
     return sorted(set(lines))
 
 
@@ -120,19 +130,20 @@ def render_apparmor(model: BehaviorModel, name: str | None = None) -> str:
     return "".join(out)
 
 
-def seccomp_profile(model: BehaviorModel) -> dict[str, object] | None:
-    """The OCI seccomp profile as a dict, or None when no syscall was observed."""
-    valid = [s for s in model.syscalls if SYSCALL_NAME.fullmatch(s)]
+def seccomp_profile(model: BehaviorModel, arch: str = NATIVE_ARCH) -> dict[str, object] | None:
+    """The OCI seccomp profile as a dict, or None when no syscall of ``arch`` was observed."""
+    valid = [s for s in model.syscalls if syscall_number(arch, s) is not None]
     observed = [s for s in valid if s not in FIXED_SYSCALLS]
     if not valid:
         return None
-    groups: list[dict[str, object]] = [{"names": list(FIXED_SYSCALLS), "action": "SCMP_ACT_ALLOW"}]
+    fixed = [s for s in FIXED_SYSCALLS if syscall_number(arch, s) is not None]
+    groups: list[dict[str, object]] = [{"names": fixed, "action": "SCMP_ACT_ALLOW"}]
     if observed:
         groups.append({"names": observed, "action": "SCMP_ACT_ALLOW"})
     return {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": groups}
 
 
-def render_seccomp(model: BehaviorModel) -> str:
+def render_seccomp(model: BehaviorModel, arch: str = NATIVE_ARCH) -> str:
     """Compact seccomp JSON (upstream's encoding), or "" when no syscall was observed."""
-    profile = seccomp_profile(model)
+    profile = seccomp_profile(model, arch)
     return "" if profile is None else json.dumps(profile, separators=(",", ":"))
