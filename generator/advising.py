@@ -172,7 +172,15 @@ def evaluate(rule: Rule, facts: Facts, model: BehaviorModel | None) -> list[Chec
         checks.extend(model_checks(rule.conflicts, model))
     elif rule.category == "sensitive-operation":
         checks.append(Check("model", False, "sensitive operations are advised only with a model"))
+    elif _unchecked(rule.conflicts):
+        checks.append(Check("model", True, f"no model given: {_unchecked(rule.conflicts)} not checked"))
     return checks
+
+
+def _unchecked(conflicts: Conflicts) -> str:
+    kinds = [("capabilities used", conflicts.capabilities), ("syscalls", conflicts.syscalls),
+             ("executables", conflicts.executables), ("file accesses", conflicts.files)]
+    return names([kind for kind, listed in kinds if listed]).replace(" or ", " and ")
 
 
 def _capability_group(decisions: list[Decision], facts: Facts) -> list[Decision]:

@@ -100,6 +100,11 @@ def test_user_namespace_rules_are_dropped_by_unshare_and_sys_admin() -> None:
     assert {"disallow-create-user-ns", "disallow-abuse-user-ns"} <= kept()
 
 
+def test_without_a_model_a_kept_rule_says_what_was_not_checked() -> None:
+    found = next(d for d in decide(Facts(), None) if d.rule.id == "disallow-create-user-ns")
+    assert found.kept and found.reason == "no model given: syscalls not checked"
+
+
 def test_seccomp_rules_need_the_seccomp_enforcer() -> None:
     apparmor_only = Facts(enforcers=("apparmor",))
     found = decision("disallow-load-all-bpf-prog", apparmor_only)
