@@ -63,7 +63,7 @@ def _privilege_escalation(model: BehaviorModel) -> tuple[bool, str]:
     evidence += [f"capability {c}" for c in SETID_CAPABILITIES if c in model.apparmor.capabilities]
     evidence += sorted({p for p in model.apparmor.executions if os.path.basename(p) in SETID_BINARIES})
     if evidence:
-        return True, f"kept: the model shows setuid/setgid use ({', '.join(evidence)})"
+        return True, f"the model shows setuid/setgid use ({', '.join(evidence)})"
     return False, "the model shows no setuid/setgid syscall, capability or set-id binary"
 
 
