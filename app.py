@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mutate": ("webhook.cli_mutate", "Preview the mutation of workloads offline"),
     "validate": ("webhook.cli_validate", "Validate a policy offline"),
     "localcluster": ("localcluster.cli", "Run the embedded single-machine Kubernetes cluster"),
+    "advise": ("generator.advise_cli", "Advise built-in rules and a least-privilege securityContext"),
     "demo": ("agent.demo", "Model the shipped demo workload and print its profiles"),
 }
 
