@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("webhook.cli_validate", "Validate a policy offline"),
     "localcluster": ("localcluster.cli", "Run the embedded single-machine Kubernetes cluster"),
     "demo": ("agent.demo", "Model the shipped demo workload and print its profiles"),
+    "predelete": ("controller.predelete", "Delete every policy before an uninstall (Helm pre-delete hook)"),
 }
 
 
