@@ -4,7 +4,7 @@ STAMP := .venv/.installed
 INSTALL_INPUTS := requirements.txt scripts/install.sh scripts/apt-packages.txt $(wildcard scripts/install.d/*.sh)
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test unit lint bench manifests clean
+.PHONY: help install demo test unit lint bench manifests image clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: lint unit ## Install, lint and run every test
 
 bench: $(STAMP) ## Run the benchmarks and rewrite bench/RESULTS.md
 	$(PY) -m bench
+
+image: $(STAMP) ## Build the varmor-py image (OCI archive, no daemon; cached)
+	bash scripts/build-image.sh
 
 manifests: $(STAMP) ## Render the Helm chart's defaults into manifests/varmor.yaml
 	$(PY) -m localcluster.charts > manifests/varmor.yaml
