@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "localcluster": ("localcluster.cli", "Run the embedded single-machine Kubernetes cluster"),
     "advise": ("generator.advise_cli", "Advise built-in rules and a least-privilege securityContext"),
     "demo": ("agent.demo", "Model the shipped demo workload and print its profiles"),
+    "predelete": ("controller.predelete", "Delete every policy before an uninstall (Helm pre-delete hook)"),
 }
 
 

@@ -2,8 +2,9 @@
 
 ``Cluster`` runs on one asyncio loop (``serve_forever`` for the CLI, ``ClusterThread`` for tests).
 It seeds the namespaces ``default``/``kube-system``/``kube-public``, one Node per simulated node
-(``node-1``…), and the CRDs from ``manifests/crds.yaml``. Webhook service references resolve through
-``--service-map NS/NAME=HOST:PORT`` or the Service's ``localcluster.varmor.org/endpoint`` annotation.
+(``node-1``…), and the CRDs from the chart (``manifests/varmor/crds/``). Webhook service references
+resolve through ``--service-map NS/NAME=HOST:PORT`` or the Service's
+``localcluster.varmor.org/endpoint`` annotation.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from localcluster.storage import MAX_OBJECT_BYTES, Store
 from localcluster.streaming import Streaming
 
 log = logging.getLogger(__name__)
-CRDS = pathlib.Path(__file__).resolve().parent.parent / "manifests" / "crds.yaml"
+CRDS = pathlib.Path(__file__).resolve().parent.parent / "manifests" / "varmor" / "crds" / "crds.yaml"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -r requirements-dev.txt  # runtime (requirements.txt) + tests and linters
+.venv/bin/python -m pip install -q -r requirements-dev.txt  # runtime + local cluster + tests and linters
 
 for hook in scripts/install.d/*.sh; do
   [ -e "$hook" ] || continue

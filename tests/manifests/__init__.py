@@ -1,0 +1,1 @@
+"""Tests of the Helm chart (manifests/varmor) and its rendered default (manifests/varmor.yaml)."""
