@@ -17,9 +17,10 @@ import urllib3
 from kubernetes import client
 from kubernetes import config as _config
 
+from api.names import GROUP, VARMOR_CLUSTER_POLICIES, VARMOR_POLICIES, VERSION
+
 log = logging.getLogger(__name__)
 config: Any = _config
-GROUP, VERSION = "crd.varmor.org", "v1beta1"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,14 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def delete_policies(api: Any) -> int:
     """Delete every cluster and namespaced policy; returns how many deletes were issued."""
     deleted = 0
-    for policy in api.list_cluster_custom_object(GROUP, VERSION, "varmorclusterpolicies")["items"]:
+    for policy in api.list_cluster_custom_object(GROUP, VERSION, VARMOR_CLUSTER_POLICIES)["items"]:
         name = policy["metadata"]["name"]
-        _ignore_gone(api.delete_cluster_custom_object, GROUP, VERSION, "varmorclusterpolicies", name)
+        _ignore_gone(api.delete_cluster_custom_object, GROUP, VERSION, VARMOR_CLUSTER_POLICIES, name)
         log.info("Deleted VarmorClusterPolicy name=%s", name)
         deleted += 1
-    for policy in api.list_cluster_custom_object(GROUP, VERSION, "varmorpolicies")["items"]:
+    for policy in api.list_cluster_custom_object(GROUP, VERSION, VARMOR_POLICIES)["items"]:
         namespace, name = policy["metadata"]["namespace"], policy["metadata"]["name"]
-        _ignore_gone(api.delete_namespaced_custom_object, GROUP, VERSION, namespace, "varmorpolicies", name)
+        _ignore_gone(api.delete_namespaced_custom_object, GROUP, VERSION, namespace, VARMOR_POLICIES, name)
         log.info("Deleted VarmorPolicy namespace=%s name=%s", namespace, name)
         deleted += 1
     return deleted

@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
+from api.names import API_VERSION, VARMOR_CLUSTER_POLICY, VARMOR_POLICY
 from generator.advising import Decision
 from generator.least_privilege import ContainerContext
 
-API_VERSION = "crd.varmor.org/v1beta1"
-POLICY_KIND = "VarmorPolicy"
-CLUSTER_POLICY_KIND = "VarmorClusterPolicy"
+POLICY_KIND = VARMOR_POLICY
+CLUSTER_POLICY_KIND = VARMOR_CLUSTER_POLICY
 DECISIONS_ANNOTATION = "advise.varmor.org/decisions"
 CONTEXTS_ANNOTATION = "advise.varmor.org/security-contexts"
 
