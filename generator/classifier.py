@@ -243,21 +243,43 @@ def explain_path(path: str) -> list[str]:
     return rules
 
 
+_RANDOM: dict[str, bool] = {}  # generalize_path's own decision cache: a dict hit is the hot path
+_RANDOM_LIMIT = 1 << 18
+
+
+def _decide(part: str) -> bool:
+    if len(_RANDOM) >= _RANDOM_LIMIT:
+        _RANDOM.clear()
+    random = _RANDOM[part] = explain.__wrapped__(part)[0] == "r"
+    return random
+
+
+def clear_caches() -> None:
+    """Forget every cached decision (benchmarks measure a cold start with it)."""
+    _RANDOM.clear()
+    explain.cache_clear()
+
+
 def generalize_path(path: str) -> str:
     """Replace each random component of ``path`` by ``*``, whole; slashes, empties and globs stay.
 
     This is what the model builder calls (through ``generator.globbing.generalize``).
     """
     parts = path.split("/")
-    in_store = in_sequence = changed = False
+    context = changed = in_store = False
     for index, part in enumerate(parts):
-        if (in_store and len(part) <= 2 and _SHARD.fullmatch(part)) or (  # as ``_in_context``
-                in_sequence and part.isdigit() and part.isascii()):
-            parts[index] = "*"
-            changed, in_sequence = True, False
-            continue
-        in_store, in_sequence = part in CONTEXT_STORES, part in SEQUENCE_STORES
-        if explain(part)[0] == "r":
+        if context:  # the previous component was a store: ``_in_context`` decides first
+            rule = _in_context(parts[index - 1] if index and parts[index - 1] != "*" else "", part, in_store)
+            if rule is not None:
+                parts[index] = "*"
+                changed = True
+                continue
+        in_store = part in CONTEXT_STORES
+        context = in_store or part in SEQUENCE_STORES
+        random = _RANDOM.get(part)
+        if random is None:
+            random = _decide(part)
+        if random:
             parts[index] = "*"
             changed = True
     return "/".join(parts) if changed else path
