@@ -94,7 +94,7 @@ RANDOM_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
                               r"|(?<![vV\d])(?<!\d\.)"  # not a version part
                               r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2}){0,3}(?!\d)")),
     ("tool-temp-name", re.compile(
-        r"^(?:go-build\d+|pytest-\d+|_MEI\d+|tomcat\.\d+\.\d+|\.java_pid\d+|apt-key-gpghome\.\w{6,}"
+        r"^(?:go-build\d+|pytest-\d+|_MEI\w{6}|tomcat\.\d+\.\d+|\.java_pid\d+|apt-key-gpghome\.\w{6,}"
         r"|sed\w{6}"
         r"|sem\.(?:mp-)?\w{6,}|pip-[a-z-]+-\w{8}|\.#lk0x[0-9a-f]+\..*|.+\.tmp[0-9a-f]{4,}"
         r"|cc(?=\w{0,5}[A-Z0-9])\w{6}\.[a-z.]{1,8}|TryCompile-\w{6}|cmTC_[0-9a-f]{5}(?:_loc|\.dir)?)$")),

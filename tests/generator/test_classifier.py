@@ -100,7 +100,7 @@ def test_every_decision_names_its_rule() -> None:
 def test_tool_temp_and_build_names_become_stars() -> None:
     _becomes_star("go-build1234567890", "pip-install-k3j9x2ab", "pip-unpack-4mdyr44g",
                   "tomcat.8080.123456789", "apt-key-gpghome.52oMbAWFLG", "sedI2GxWb", "_MEI123456",
-                  "config.json.tmp12345",
+                  "_MEIa8Kx2q", "config.json.tmp12345",
                   "ccAAssyw.cdtor.o", "TryCompile-YrqB4F", "CMakeCache.txt.tmpe0a54", "sem.mp-66rtbw2d",
                   "build.37ULPJyy", "vite-EzHiZq", "upload-4zbhe5gr.json", "RECORDmyze6ro_.tmp",
                   ".java_pid17839")

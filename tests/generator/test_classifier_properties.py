@@ -5,7 +5,7 @@
   one character; ``**`` also crosses ``/``; ``\\x`` is a literal ``x``). Checked through the
   product chain: escape the recorded path, then ``globbing.generalize``.
 - A component is replaced whole by one ``*`` or left exactly as it was; generalizing twice changes
-  nothing more.
+  nothing more; no decision depends on the paths seen before (caches only remember).
 - Versions, locales, device names and library sonames are never replaced, wherever they stand.
 """
 
@@ -17,7 +17,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.classifier import explain_path, generalize_path
+from generator.classifier import clear_caches, explain_path, generalize_path
 from generator.globbing import generalize
 from generator.patterns import escape_literal
 
@@ -86,6 +86,15 @@ def test_each_component_is_replaced_whole_by_one_star_or_kept_exactly(raw: str) 
     assert all(a == b or (a == "*" and b) for b, a in zip(before, after, strict=True))
     assert [a == "*" != b for b, a in zip(before, after, strict=True)] == [
         rule.startswith("random:") and b != "*" for b, rule in zip(before, explain_path(raw), strict=True)]
+
+
+@given(st.lists(_RECORDED, min_size=2, max_size=12))
+def test_decisions_do_not_depend_on_what_was_seen_before(paths: list[str]) -> None:
+    clear_caches()
+    forward = [generalize_path(p) for p in paths]
+    clear_caches()
+    backward = [generalize_path(p) for p in reversed(paths)]
+    assert forward == backward[::-1]
 
 
 @given(_RECORDED)
