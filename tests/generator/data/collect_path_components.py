@@ -173,9 +173,13 @@ def ssh_gpg(root: pathlib.Path) -> list[str]:
     paths: list[str] = []
     for _ in range(4):
         out = _run(["ssh-agent", "-s"], root)
-        paths += re.findall(r"SSH_AUTH_SOCK=([^;]+);", out)
+        sockets = re.findall(r"SSH_AUTH_SOCK=([^;]+);", out)
+        paths += sockets
         for pid in re.findall(r"SSH_AGENT_PID=(\d+);", out):
             os.kill(int(pid), 15)  # the agent this run started
+        time.sleep(0.2)
+        for sock in sockets:  # an agent killed early can leave its socket directory behind
+            shutil.rmtree(os.path.dirname(sock), ignore_errors=True)
     home = root / "root" / ".gnupg"
     home.mkdir(mode=0o700)
     for user in ("alice", "bob"):
