@@ -63,7 +63,8 @@ _MACHINE = st.one_of(
     .map("".join),
     st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t))),
 )
-_COMPONENT = st.one_of(_LEGIBLE, _MACHINE, st.sampled_from(["objects", "http-v2", "1e", "ab", "7"]))
+_STORES = st.sampled_from(["objects", "http-v2", "snapshots", "1e", "ab", "7"])  # context rules
+_COMPONENT = st.one_of(_LEGIBLE, _MACHINE, _STORES)
 _ROOTS = st.sampled_from(["/", "/var/log/", "/tmp/", "/proc/", "/usr/lib/x86_64-linux-gnu/",
                           "/home/app/.git/",
                           "/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/"])
