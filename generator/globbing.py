@@ -3,15 +3,16 @@
 Input and output are AppArmor patterns (see ``generator.patterns``). The rules run in
 upstream's order; each is data in a table below. Beyond upstream: ``/lib/aarch64-linux-gnu``
 is globbed like the other library trees, and the last step asks a deterministic in-process
-classifier, per whole component, instead of an HTTP service per path.
+classifier (``generator.classifier.generalize_path``: whole components, each judged in its path)
+instead of an HTTP service per path. ``generalize`` is what the model builder calls per path.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from generator.classifier import is_random_component
+from generator.classifier import generalize_path
 
 # Step 1: container snapshot directories.
 DEFAULT_OVERLAY_PREFIXES = ("/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/",)
@@ -60,17 +61,6 @@ def _proc(path: str) -> str:
     return path
 
 
-def classify_components(path: str, is_random: Callable[[str], bool] = is_random_component) -> str:
-    """Replace every random-looking component by `*`; components with globs or escapes stay."""
-    parts = path.split("/")
-    changed = False
-    for index, part in enumerate(parts):
-        if part and "*" not in part and "\\" not in part and is_random(part):
-            parts[index] = "*"
-            changed = True
-    return "/".join(parts) if changed else path
-
-
 def generalize(
     path: str,
     permissions: str,
@@ -82,8 +72,8 @@ def generalize(
     if not WRITE_PERMISSIONS.intersection(permissions):
         path = _collapse(path, LIBRARY_TREES)
     path = _collapse(path, SUBTREES)
-    if path.startswith("/proc"):
+    if path == "/proc" or path.startswith("/proc/"):
         return _proc(path)
     if path.startswith(UNCLASSIFIED_PREFIXES) or not classify:
         return path
-    return classify_components(path)
+    return generalize_path(path)
