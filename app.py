@@ -27,6 +27,7 @@ class CommandModule(Protocol):
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generator.cli", "Build a model from raw sources or render its profiles"),
     "tracer": ("tracer.cli", "Run the eBPF tracer (JSON lines on stdout)"),
+    "agent": ("agent.cli", "Run the node agent: install profiles, record modeling windows, report"),
     "model": ("agent.localmode", "Model one command or a running cgroup/pid locally"),
     "verify": ("agent.verifying", "Run a command under a generated seccomp profile"),
     "webhook": ("webhook.cli", "Serve the mutating and validating webhooks over TLS"),
@@ -35,7 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("webhook.cli_validate", "Validate a policy offline"),
     "localcluster": ("localcluster.cli", "Run the embedded single-machine Kubernetes cluster"),
     "advise": ("generator.advise_cli", "Advise built-in rules and a least-privilege securityContext"),
-    "demo": ("agent.demo", "Model the shipped demo workload and print its profiles"),
+    "demo": ("localcluster.guide", "Play the user guide's BehaviorModeling scenario on the local cluster"),
+    "demo-local": ("agent.demo", "Model the shipped demo workload locally and print its profiles"),
     "predelete": ("controller.predelete", "Delete every policy before an uninstall (Helm pre-delete hook)"),
 }
 

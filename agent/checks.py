@@ -19,7 +19,8 @@ CONTAINERD_MINIMUM = (1, 6)
 @dataclass(frozen=True)
 class NodePaths:
     btf: pathlib.Path = pathlib.Path("/sys/kernel/btf/vmlinux")
-    cgroup_roots: tuple[pathlib.Path, ...] = (pathlib.Path("/sys/fs/cgroup/unified"), pathlib.Path("/sys/fs/cgroup"))
+    cgroup_roots: tuple[pathlib.Path, ...] = (
+        pathlib.Path("/sys/fs/cgroup/unified"), pathlib.Path("/sys/fs/cgroup"))
     modules: pathlib.Path = pathlib.Path("/lib/modules")
     merged_headers: pathlib.Path = pathlib.Path("/var/cache/varmor-py/kernel-headers")
 
@@ -42,7 +43,8 @@ def check_cgroup2(paths: NodePaths) -> str | None:
     if cgroup2_root(paths) is not None:
         return None
     where = " or ".join(str(r) for r in paths.cgroup_roots)
-    return f"cgroup v2 is not mounted (no cgroup.controllers under {where}): containers are followed by cgroup"
+    return (f"cgroup v2 is not mounted (no cgroup.controllers under {where}): "
+            "containers are followed by their cgroup")
 
 
 def check_headers(paths: NodePaths, release: str | None = None) -> str | None:
@@ -74,5 +76,6 @@ def check_containerd(version_of: Callable[[], str], socket: str) -> str | None:
 
 
 def failed_checks(paths: NodePaths, version_of: Callable[[], str], socket: str) -> list[str]:
-    found = [check_btf(paths), check_cgroup2(paths), check_headers(paths), check_containerd(version_of, socket)]
+    found = [check_btf(paths), check_cgroup2(paths), check_headers(paths),
+             check_containerd(version_of, socket)]
     return [message for message in found if message is not None]

@@ -71,7 +71,8 @@ class Recording:
         with self._lock:
             if window.uid not in self.aggregates:
                 self.state_dir.mkdir(parents=True, exist_ok=True)
-                self.aggregates[window.uid] = DurableAggregator(str(self.snapshot_path(window)), window.profile)
+                path = str(self.snapshot_path(window))
+                self.aggregates[window.uid] = DurableAggregator(path, window.profile)
             return self.aggregates[window.uid]
 
     def on_event(self, event: Event) -> None:

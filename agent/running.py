@@ -24,10 +24,10 @@ from agent import reporting
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
 from agent.windows import Window, plan, window_of, wired_containers
+from api.names import RECONCILE_COUNTER
 from generator.codec import to_data
 
 log = logging.getLogger(__name__)
-RECONCILE_COUNTER = "profile-reconcile-counter"
 
 
 class ContainerRuntime(Protocol):
@@ -72,7 +72,8 @@ class Agent:
         profiles = self.sources.armor_profiles()
         self._install(profiles)
         windows = [w for w in map(window_of, profiles) if w is not None] if self.settings.modeling else []
-        current = plan(windows, wired_containers(self.sources.pods(), self.settings.node), now, self.reported())
+        containers = wired_containers(self.sources.pods(), self.settings.node)
+        current = plan(windows, containers, now, self.reported())
         open_windows = {w.key: w for w in windows if w.open_at(now)}
         for uid in self.recording.drop_except({w.uid for w in windows}):
             log.info("Dropped the recording of a deleted ArmorProfile window=%s", uid)

@@ -21,13 +21,10 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from api.names import APPARMOR_KUBERNETES, APPARMOR_VARMOR, BPF_VARMOR, SECCOMP_VARMOR
+
 # The pod annotations through which the webhook names a container's profile, in upstream's order.
-WIRING_PREFIXES = (
-    "container.bpf.security.beta.varmor.org/",
-    "container.apparmor.security.beta.kubernetes.io/",
-    "container.apparmor.security.beta.varmor.org/",
-    "container.seccomp.security.beta.varmor.org/",
-)
+WIRING_PREFIXES = (BPF_VARMOR, APPARMOR_KUBERNETES, APPARMOR_VARMOR, SECCOMP_VARMOR)
 LOCALHOST = "localhost/"
 RUNTIME_PREFIX = "containerd://"
 

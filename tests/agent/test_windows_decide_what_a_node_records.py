@@ -55,7 +55,8 @@ def test_only_wired_running_containers_on_this_node_are_recorded_and_opted_out_o
     pods = [GUIDE_POD, pod("elsewhere", "node-2", GUIDE_POD["metadata"]["annotations"], {"c1": "ccc"}),
             pod("starting", "node-1", GUIDE_POD["metadata"]["annotations"], {"c1": "ddd"}, running=False)]
     found = wired_containers(pods, "node-1")
-    assert [(c.name, c.container_id, c.profile) for c in found] == [("c1", "bbb", "varmor-cluster-varmor-demo-4")]
+    expected = [("c1", "bbb", "varmor-cluster-varmor-demo-4")]
+    assert [(c.name, c.container_id, c.profile) for c in found] == expected
 
 
 def test_the_kubernetes_apparmor_annotation_also_wires_a_container() -> None:

@@ -1,0 +1,140 @@
+"""Builds the agent's parts from its flags: the only module that knows them all (IO adapters).
+
+The Kubernetes side uses the real ``kubernetes`` client: informers over ArmorProfiles (all
+namespaces) and over the pods of this node (field selector ``spec.nodeName``), and look-ups of
+where the status service answers — the pod labelled ``identity=leader`` in the install namespace,
+checked against the CA in the manager's webhook configuration, under the Service's DNS name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import pathlib
+from typing import Any
+
+from kubernetes import client
+from kubernetes import config as _config
+
+from agent import checks, cli, reporting
+from agent.containers import CriRuntime
+from agent.installing import ProfileInstaller
+from agent.recording import Sink
+from agent.running import Agent, Settings
+from api.names import (
+    ARMOR_PROFILES,
+    GROUP,
+    LEADER_LABEL,
+    MANAGER_DEPLOYMENT,
+    MUTATING_CONFIGURATION,
+    STATUS_SERVICE,
+    STATUS_SERVICE_PORT,
+    VERSION,
+)
+from controller.informers import Informer
+
+config: Any = _config
+
+
+def api_client(kubeconfig: str | None) -> client.ApiClient:
+    configuration = client.Configuration()
+    if kubeconfig:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    else:
+        config.load_incluster_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def runtime(args: argparse.Namespace, paths: checks.NodePaths) -> CriRuntime:
+    root = pathlib.Path(args.cgroupRoot) if args.cgroupRoot else checks.cgroup2_root(paths)
+    return CriRuntime(pathlib.Path(args.containerdSocket), root or pathlib.Path("/sys/fs/cgroup"))
+
+
+class SupervisedTracer:
+    """The tracer client as the agent's ``TracerPort`` (adds ``alive``)."""
+
+    def __init__(self, sink: Sink) -> None:
+        from tracer.client import TracerClient
+
+        self.client = TracerClient(sink)
+
+    def add(self, name: str, spec: str) -> None:
+        self.client.add(name, spec)
+
+    def remove(self, name: str) -> None:
+        self.client.remove(name)
+
+    def flush(self) -> dict[str, int]:
+        return self.client.flush()
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.client.close(timeout)
+
+    def alive(self) -> bool:
+        return self.client.proc.poll() is None
+
+
+class InformerSources:
+    def __init__(self, profiles: Informer, pods: Informer) -> None:
+        self.profiles, self.pod_informer = profiles, pods
+
+    def armor_profiles(self) -> list[dict[str, Any]]:
+        return list(self.profiles.cache.values())
+
+    def pods(self) -> list[dict[str, Any]]:
+        return list(self.pod_informer.cache.values())
+
+
+def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -> Any:
+    """Finds the status service for each attempt: ``fixed_url``, or the leader pod's IP."""
+
+    def resolve() -> reporting.Endpoint:
+        ca_bundle = None
+        try:
+            hooks = admission.read_mutating_webhook_configuration(MUTATING_CONFIGURATION).webhooks or []
+            encoded = hooks[0].client_config.ca_bundle if hooks else None
+            ca_bundle = base64.b64decode(encoded).decode() if encoded else None
+        except client.ApiException as error:
+            if error.status != 404:
+                raise LookupError(f"cannot read the manager's CA: {error.status} {error.reason}") from None
+        service_name = f"{STATUS_SERVICE}.{namespace}.svc"
+        if fixed_url:
+            return reporting.Endpoint(fixed_url, ca_bundle)
+        selector = f"app={MANAGER_DEPLOYMENT},{LEADER_LABEL[0]}={LEADER_LABEL[1]}"
+        leaders = core.list_namespaced_pod(namespace, label_selector=selector).items
+        ips = [p.status.pod_ip for p in leaders if p.status and p.status.pod_ip]
+        if not ips:
+            raise LookupError(f"no leader manager pod in namespace {namespace} yet")
+        return reporting.Endpoint(f"https://{ips[0]}:{STATUS_SERVICE_PORT}", ca_bundle, service_name)
+
+    return resolve
+
+
+def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, list[Informer], cli.Readiness]:
+    api: Any = api_client(args.kubeconfig)
+    custom: Any = client.CustomObjectsApi(api)
+    core: Any = client.CoreV1Api(api)
+    admission: Any = client.AdmissionregistrationV1Api(api)
+    seccomp_root, apparmor_dir, state_dir = cli.default_paths(args)
+    status = reporting.StatusClient(status_resolver(core, admission, args.namespace, args.statusService),
+                                    pathlib.Path(args.tokenPath))
+    agent_ref: list[Agent] = []
+
+    def changed() -> None:
+        if agent_ref:
+            agent_ref[0].poke()
+
+    settings = Settings(node=args.nodeName, state_dir=state_dir, modeling=args.enableBehaviorModeling)
+    def pods_on_node(**kw: Any) -> Any:
+        answer = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={args.nodeName}", **kw)
+        return answer if kw.get("watch") else api.sanitize_for_serialization(answer)
+
+    profiles = Informer("armorprofiles", lambda **kw: custom.list_cluster_custom_object(
+        GROUP, VERSION, ARMOR_PROFILES, **kw), lambda _kind, _obj: changed())
+    pods = Informer("pods", pods_on_node, lambda _kind, _obj: changed())
+    agent = Agent(settings, InformerSources(profiles, pods),
+                  ProfileInstaller(seccomp_root, apparmor_dir), node_runtime, SupervisedTracer, status)
+    agent_ref.append(agent)
+    readiness = cli.Readiness(args.readinessPort)
+    readiness.start()
+    return agent, [profiles, pods], readiness
