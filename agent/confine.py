@@ -161,6 +161,14 @@ def _listener_of(pid: int) -> int | None:
     return None
 
 
+def _pending(listener: int) -> bool:
+    """A notification waits (POLLIN); a bare POLLHUP (no task left) must not reach RECV, which
+    would block."""
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    return any(events & select.POLLIN for _, events in poller.poll(50))
+
+
 def _answer(listener: int, answers: Mapping[int, int], denied: collections.Counter[str]) -> None:
     request = bytearray(80)
     try:
@@ -204,7 +212,7 @@ def run_confined(profile: Mapping[str, Any], cmd: Sequence[str], timeout: float 
                 time.sleep(0.01)
             elif listener is None and (listener := _listener_of(pid)) is None:
                 time.sleep(0.002)
-            elif listener is not None and select.select([listener], [], [], 0.05)[0]:
+            elif listener is not None and _pending(listener):
                 _answer(listener, answers, outcome.denied)
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
