@@ -13,7 +13,7 @@ import pathlib
 import sys
 import tempfile
 
-from agent import localmode, verifying
+from agent import confine, localmode
 
 WORKLOAD = pathlib.Path(__file__).with_name("demo_workload.sh")
 
@@ -39,18 +39,27 @@ def run(args: argparse.Namespace) -> int:
         client.close()
     events = client.of("demo")
     outputs = localmode.build_outputs("demo", events)
-    written = localmode.write_outputs(out, "demo", outputs)
+    written = localmode.write_outputs(out, "demo", outputs.files)
     counts = localmode.counts(events)
     print(f"exit status {status}; recorded " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     print("losses: " + ", ".join(f"{k}={v}" for k, v in localmode.losses(events).items()))
-    banner("AppArmor profile (demo.apparmor)")
-    print(outputs[".apparmor"])
+    for line in outputs.notes + [f"warning: {w}" for w in outputs.warnings]:
+        print(line)
+    if outputs.errors or ".seccomp.json" not in outputs.files:
+        errors = outputs.errors or ["no seccomp profile"]
+        print("\n".join(f"error: {e}" for e in errors), file=sys.stderr)
+        return 1
+    banner("AppArmor profile (demo.apparmor), accepted by apparmor_parser -Q -K")
+    print(outputs.files[".apparmor"])
     banner("Seccomp profile (demo.seccomp.json)")
-    profile = json.loads(outputs[".seccomp.json"])
+    profile = json.loads(outputs.files[".seccomp.json"])
     print(json.dumps(profile, indent=1))
     banner("Second run under the seccomp profile")
-    second = verifying.run_confined(profile, cmd)
-    print(f"second run {'succeeded' if second == 0 else f'FAILED with exit status {second}'}")
+    second = confine.run_confined(profile, cmd, timeout=120.0)
+    denied = sum(second.denied.values())
+    ok = second.status == 0 and not denied and not second.timed_out
+    print(f"second run {'succeeded' if ok else 'FAILED'}: exit status {second.status}, "
+          f"{denied} denied syscall(s)" + "".join(f"\n  denied: {n} x{c}" for n, c in second.denied.items()))
     print("profiles written: " + ", ".join(written))
     sys.stdout.flush()
-    return 0 if status == 0 and second == 0 else 1
+    return 0 if status == 0 and ok else 1

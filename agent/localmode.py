@@ -16,10 +16,15 @@ examples:
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import contextlib
+import dataclasses
 import json
+import math
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -131,18 +136,66 @@ def losses(events: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return {k: int(last.get(k, 0)) for k in ("lost_events", "map_full", "paths_truncated")}
 
 
-def build_outputs(name: str, events: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """File suffix → text: the ArmorProfileModel, the AppArmor profile and the seccomp profile."""
+@dataclasses.dataclass
+class Outputs:
+    """What a modeling run writes (file suffix → text) and what the summary must say."""
+
+    files: dict[str, str]
+    warnings: list[str]
+    errors: list[str]
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def _loss_warning(model: Any) -> str | None:
+    total = model.total_coverage()
+    parts = [f"{n} {what}" for n, what in ((total.lost_events, "events lost in the kernel"),
+                                           (total.map_full, "map insertions failed"),
+                                           (total.paths_truncated, "paths truncated"),
+                                           (total.invalid_events, "invalid events"),
+                                           (len(total.dropped), "records dropped")) if n]
+    if not parts:
+        return None
+    return "the model is incomplete: " + ", ".join(parts) + "; the profiles may deny what the workload did"
+
+
+def build_outputs(name: str, events: Sequence[Mapping[str, Any]]) -> Outputs:
+    """The ArmorProfileModel, the AppArmor profile (checked by apparmor_parser) and the seccomp profile."""
     from generator.aggregate import model_from_events
     from generator.apm import armor_profile_model
-    from generator.render import render_apparmor, render_seccomp
+    from generator.checking import check_apparmor
+    from generator.codec import to_data
+    from generator.render import RenderError, render_seccomp, renderable_files
 
     model = model_from_events(name, events)
-    return {
-        ".model.json": json.dumps(armor_profile_model(model, name), indent=2, sort_keys=True) + "\n",
-        ".apparmor": render_apparmor(model, name),
-        ".seccomp.json": render_seccomp(model) + "\n",
-    }
+    out = Outputs({}, [], [])
+    if (warning := _loss_warning(model)) is not None:
+        out.warnings.append(warning)
+    try:
+        document = armor_profile_model(model, name)
+    except RenderError as error:
+        out.errors.append(f"no AppArmor profile: {error}")
+        document = {"kind": "ArmorProfileModel", "metadata": {"name": name}, "data": to_data(model),
+                    "status": {"ready": False, "message": str(error)}}
+    else:
+        apparmor = base64.b64decode(document["data"]["profile"]["content"]).decode("utf-8", "surrogateescape")
+        out.files[".apparmor"] = apparmor
+        check = check_apparmor(apparmor)
+        if not check.ok:
+            out.errors.append(f"apparmor_parser rejected the generated profile: {check.message}")
+        elif not check.checked:
+            out.warnings.append(check.message)
+        else:
+            out.notes.append("the AppArmor profile is accepted by apparmor_parser -Q -K")
+        kept, recorded = len(renderable_files(model)), len(renderable_files(model, limit=10**9))
+        if kept < recorded:
+            out.warnings.append(f"{recorded} file rules were coalesced by directory into {kept}")
+    seccomp = render_seccomp(model)
+    if seccomp:
+        out.files[".seccomp.json"] = seccomp + "\n"
+    else:
+        out.warnings.append("no syscall was recorded: no seccomp profile written")
+    out.files = {".model.json": json.dumps(document, indent=2, sort_keys=True) + "\n", **out.files}
+    return out
 
 
 def write_outputs(out: str, name: str, outputs: Mapping[str, str]) -> list[str]:
@@ -150,7 +203,7 @@ def write_outputs(out: str, name: str, outputs: Mapping[str, str]) -> list[str]:
     written = []
     for suffix, text in outputs.items():
         path = os.path.join(out, name + suffix)
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(text)
         written.append(path)
     return written
@@ -182,12 +235,69 @@ def attach(client: TracerClient, name: str, args: argparse.Namespace, progress: 
     client.command(f"remove {name}")
 
 
-def run(args: argparse.Namespace) -> int:
+class UsageError(Exception):
+    """Bad input: one ``error:`` line, exit status 2, before any work starts."""
+
+
+def default_name(cmd: Sequence[str], pid: int) -> str:
+    if not cmd:
+        return f"pid-{pid}" if pid else "cgroup"
+    base = re.sub(r"[^a-z0-9._-]+", "-", os.path.basename(cmd[0]).lower()).strip("-._")
+    return base[:63] or "command"
+
+
+def validate(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The profile name and the command, or ``UsageError`` for the first bad argument."""
+    from generator.patterns import check_name
+
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else list(args.cmd)
     if not cmd and not (args.cgroup or args.pid):
-        say("model: give a command after --, or --cgroup PATH / --pid PID")
+        raise UsageError("give a command after --, or --cgroup PATH / --pid PID")
+    if cmd and (args.cgroup or args.pid):
+        raise UsageError("give either a command after -- or --cgroup/--pid, not both")
+    if not math.isfinite(args.duration) or args.duration < 0:
+        raise UsageError(f"--duration {args.duration}: must be a number of seconds >= 0")
+    name = args.name or default_name(cmd, args.pid)
+    if (reason := check_name(name)) is not None:
+        raise UsageError(f"--name {name!r}: {reason}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: not a directory")
+    parent = args.out if os.path.isdir(args.out) else os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise UsageError(f"--out {args.out}: cannot write there")
+    if args.pid and (args.pid < 0 or not os.path.exists(f"/proc/{args.pid}")):
+        raise UsageError(f"--pid {args.pid}: no such process")
+    if args.cgroup and not os.path.exists(os.path.join(args.cgroup, "cgroup.procs")):
+        raise UsageError(f"--cgroup {args.cgroup}: not a cgroup-v2 directory")
+    if cmd and shutil.which(cmd[0]) is None:
+        raise UsageError(f"{cmd[0]}: command not found")
+    if os.geteuid() != 0:
+        raise UsageError("model needs root (it loads an eBPF program)")
+    return name, cmd
+
+
+def summarize(name: str, status: int, seconds: float, events: Sequence[Mapping[str, Any]],
+              outputs: Outputs, written: list[str]) -> None:
+    found, lost = counts(events), losses(events)
+    say(f"Modeled {name} (exit status {status}) in {seconds:.1f}s: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(found.items())))
+    say("Losses: " + ", ".join(f"{k}={v}" for k, v in lost.items()))
+    for note in outputs.notes:
+        say(note[0].upper() + note[1:])
+    for warning in outputs.warnings:
+        say(f"warning: {warning}")
+    for path in written:
+        say(f"Wrote {path}")
+    for error in outputs.errors:
+        say(f"error: {error}")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        name, cmd = validate(args)
+    except UsageError as error:
+        say(f"error: {error}")
         return 2
-    name = args.name or (os.path.basename(cmd[0]) if cmd else f"pid-{args.pid}" if args.pid else "cgroup")
     client = TracerClient()
     started = time.monotonic()
 
@@ -206,11 +316,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         client.close()
     events = client.of(name)
-    written = write_outputs(args.out, name, build_outputs(name, events))
-    found, lost = counts(events), losses(events)
-    say(f"Modeled {name} (exit status {status}) in {time.monotonic() - started:.1f}s: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(found.items())))
-    say("Losses: " + ", ".join(f"{k}={v}" for k, v in lost.items()))
-    for path in written:
-        say(f"Wrote {path}")
-    return 0
+    outputs = build_outputs(name, events)
+    written = write_outputs(args.out, name, outputs.files)
+    summarize(name, status, time.monotonic() - started, events, outputs, written)
+    return 1 if outputs.errors else 0

@@ -6,7 +6,7 @@ import json
 import pathlib
 import shutil
 
-from tests.agent.modeling import allowed, model, rules
+from tests.agent.modeling import allowed, app, model, rules
 
 
 def test_root_reading_its_own_etc_shadow_gives_an_owner_read_rule(tmp_path: pathlib.Path) -> None:
@@ -46,3 +46,34 @@ def test_the_model_file_is_an_armor_profile_model_and_the_summary_counts_classes
     assert document["kind"] == "ArmorProfileModel"
     assert document["data"]["profile"]["content"]
     assert "Modeled summary" in summary and "exec=1" in summary and "lost_events=0" in summary
+
+
+def test_the_summary_says_the_profile_passed_apparmor_parser(tmp_path: pathlib.Path) -> None:
+    _, _, summary = model(tmp_path, "parsed", "cat", "/etc/hostname")
+    assert "The AppArmor profile is accepted by apparmor_parser -Q -K" in summary
+    assert "warning:" not in summary
+
+
+def test_a_window_with_no_syscall_writes_no_seccomp_file_and_says_so(tmp_path: pathlib.Path) -> None:
+    from agent.localmode import fresh_cgroup, remove_cgroup
+
+    cgroup = fresh_cgroup("empty")
+    try:
+        done = app("model", "--name", "idle", "--out", str(tmp_path), "--cgroup", cgroup, "--duration", "1")
+    finally:
+        remove_cgroup(cgroup)
+    assert done.returncode == 0, done.stderr
+    assert "warning: no syscall was recorded: no seccomp profile written" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idle.apparmor", "idle.model.json"]
+
+
+def test_losses_and_dropped_records_are_announced_in_the_summary() -> None:
+    from agent.localmode import build_outputs
+
+    events = [{"v": 1, "kind": "syscalls", "target": "p", "names": ["read", "syscall_335"]},
+              {"v": 1, "kind": "stats", "target": "p", "lost_events": 5, "map_full": 0, "paths_truncated": 2,
+               "sources": ["ebpf"]}]
+    outputs = build_outputs("p", events)
+    assert outputs.warnings == ["the model is incomplete: 5 events lost in the kernel, 2 paths truncated, "
+                                "1 records dropped; the profiles may deny what the workload did"]
+    assert '"syscall_335"' not in outputs.files[".seccomp.json"]

@@ -41,3 +41,28 @@ def test_what_if_lists_the_syscalls_a_profile_would_deny(tmp_path: pathlib.Path)
     done = app("verify", "--what-if", "--seccomp", str(profile), "--", "cat", "/etc/hostname")
     assert done.returncode == 1
     assert "would deny: fadvise64" in done.stdout
+
+
+def test_verify_names_and_counts_denied_syscalls_even_when_the_command_succeeds(
+        tmp_path: pathlib.Path) -> None:
+    _, seccomp, _ = model(tmp_path, "cat", "cat", "/etc/hostname")
+    profile = tmp_path / "no-fadvise.json"
+    profile.write_text(json.dumps(without(seccomp, "fadvise64")))
+    done = app("verify", "--seccomp", str(profile), "--", "cat", "/etc/hostname")
+    assert done.returncode == 1, done.stderr  # cat ignores the EPERM and exits 0; verify does not
+    assert "denied: fadvise64 x1" in done.stdout
+    assert "1 syscall(s) denied 1 time(s)" in done.stderr
+
+
+def test_verify_stops_a_workload_that_retries_a_denied_syscall(tmp_path: pathlib.Path) -> None:
+    profile = tmp_path / "no-mkdir.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}))
+    script = f"until mkdir {tmp_path}/d 2>/dev/null; do :; done"
+    done = app("verify", "--timeout", "2", "--seccomp", str(profile), "--", "sh", "-c", script, timeout=60)
+    assert done.returncode == 124, done.stderr
+    assert "timed out after 2s" in done.stderr
+    counts = {line.split()[1]: int(line.split()[2][1:]) for line in done.stdout.splitlines()
+              if line.startswith("denied: ")}
+    assert sum(counts.values()) > 10 and set(counts) <= {"mkdir", "mkdirat"}
+    assert not (tmp_path / "d").exists()
