@@ -1,0 +1,41 @@
+"""Syscalls are named from the table of the ABI they were made with: an ia32 call (``int $0x80``)
+from an x86_64 process is recorded in its own ``i386`` syscall set, not misnamed from the
+x86_64 table (ia32 20 is getpid; x86_64 20 is writev)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+
+import pytest
+
+from tests.tracer.harness import Container, TracerProcess, kinds
+
+IA32_GETPID = r"""
+int main(void) {
+    long ret;
+    __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+    return ret > 0 ? 0 : 1;
+}
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="ia32 emulation exists on x86_64 only")
+def test_an_ia32_call_is_recorded_in_the_i386_set_under_its_own_name(tracer: TracerProcess) -> None:
+    work = tempfile.mkdtemp(prefix="varmor-ia32-")
+    source, binary = os.path.join(work, "ia32.c"), os.path.join(work, "ia32")
+    with open(source, "w") as f:
+        f.write(IA32_GETPID)
+    subprocess.run(["gcc", "-O2", "-o", binary, source], check=True)
+    ctr = Container(binary)
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    sets = {(e["origin"], e.get("arch", "")): set(e["names"]) for e in kinds(events, "syscalls")}
+    assert sets[("container", "i386")] == {"getpid"}
+    assert "writev" not in sets[("container", "")]
