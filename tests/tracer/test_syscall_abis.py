@@ -39,3 +39,19 @@ def test_an_ia32_call_is_recorded_in_the_i386_set_under_its_own_name(tracer: Tra
     sets = {(e["origin"], e.get("arch", "")): set(e["names"]) for e in kinds(events, "syscalls")}
     assert sets[("container", "i386")] == {"getpid"}
     assert "writev" not in sets[("container", "")]
+
+
+def test_syscalls_newer_than_the_table_are_named_from_the_kernel_and_unknown_numbers_are_counted(
+        tracer: TracerProcess) -> None:
+    calls = "import ctypes; c = ctypes.CDLL(None); c.syscall(462, 0, 0, 0); c.syscall(500)"
+    ctr = Container(f'python3 -c "{calls}"')
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    names = {n for e in kinds(events, "syscalls") for n in e["names"]}
+    assert "mseal" in names  # 462, past libseccomp's table; this kernel has it
+    assert not [n for n in names if n.startswith("syscall_")]
+    assert kinds(events, "stats")[-1]["unresolved_syscalls"] == 1  # 500
