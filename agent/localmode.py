@@ -101,14 +101,30 @@ def run_traced(client: TracerClient, name: str, cmd: Sequence[str], duration: fl
         proc, gate = spawn_gated(cmd, cgroup, **popen)
         client.command(f"add {name} cgroup={cgroup}")
         os.close(gate)
+        started = time.monotonic()
         status = wait(lambda: proc.poll(), duration, progress)
+        left = duration - (time.monotonic() - started)
+        if status is not None and duration and left > 0:  # daemons CMD started run on until the end
+            wait(lambda: None if cgroup_busy(cgroup) else 0, left, progress)
         if status is None:
             proc.terminate()
             proc.wait()
         client.command(f"remove {name}")
         return -1 if status is None else status
     finally:
+        kill_cgroup(cgroup)
         remove_cgroup(cgroup)
+
+
+def cgroup_busy(path: str) -> bool:
+    with open(os.path.join(path, "cgroup.procs")) as f:
+        return bool(f.read().strip())
+
+
+def kill_cgroup(path: str) -> None:
+    """Kill whatever CMD left running in its cgroup (cgroup.kill, Linux 5.14)."""
+    with contextlib.suppress(OSError), open(os.path.join(path, "cgroup.kill"), "w") as f:
+        f.write("1")
 
 
 def wait(done: Callable[[], int | None], duration: float, progress: Callable[[], None]) -> int | None:

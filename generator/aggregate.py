@@ -137,7 +137,7 @@ def _add_stats(coverage: Coverage, stats: Event) -> Coverage:
 
 
 def _exec(agg: Aggregator, event: Event) -> None:
-    path = agg.pattern("exec", str(event["path"]), "")
+    path = agg.pattern("exec", str(event["path"]), "ix")
     if path is not None:
         agg.union.executions[path] = None
         agg.origin(event, "exec", path)

@@ -69,8 +69,8 @@ def generalize(
 ) -> str:
     """The pattern a recorded path (already escaped) becomes, given its permission letters."""
     path = _snapshots(path, overlay_prefixes)
-    if not WRITE_PERMISSIONS.intersection(permissions):
-        path = _collapse(path, LIBRARY_TREES)
+    if not WRITE_PERMISSIONS.intersection(permissions) and "x" not in permissions:
+        path = _collapse(path, LIBRARY_TREES)  # never for exec: `<tree>** ix` would run anything there
     path = _collapse(path, SUBTREES)
     if path == "/proc" or path.startswith("/proc/"):
         return _proc(path)

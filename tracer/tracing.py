@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from generator.events import SCHEMA_VERSION
-from generator.syscalls import syscall_name
 from tracer import decoding
 from tracer.program import ARCH, COMPAT_ARCH
+from tracer.syscalls import SyscallNames, kernel_syscalls
 
 MAXT = 1024
 NR_WORDS = 8
@@ -157,6 +157,7 @@ class Tracer:
         self.names: dict[int, Target] = {}
         self.next_id = 1
         self.free_slots = list(range(MAXT - 1, -1, -1))
+        self.syscall_names = SyscallNames(kernel_syscalls())
         self.exes: dict[int, str] = {}  # pid -> exe, until its working-directory record comes
         self.generation = 0
         self.lock = threading.Lock()
@@ -275,7 +276,7 @@ class Tracer:
         for compat, arch in ((0, ARCH), (1, COMPAT_ARCH[ARCH])):
             for origin, label in ((1, "container"), (0, "exec")):
                 numbers = self.syscall_numbers(target, origin, compat)
-                names = [n for n in (syscall_name(arch, number) for number in numbers) if n]
+                names = [n for n in (self.syscall_names.name(arch, number) for number in numbers) if n]
                 target.unresolved += len(numbers) - len(names)
                 if names or (origin and not compat):
                     event = {"v": SCHEMA_VERSION, "kind": "syscalls", "target": target.name,

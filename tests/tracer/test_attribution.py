@@ -8,7 +8,7 @@ import subprocess
 import time
 import uuid
 
-from tests.tracer.harness import Container, TracerProcess, files, kinds
+from tests.tracer.harness import CGROUP_ROOT, Container, TracerProcess, files, kinds
 
 
 def test_a_process_that_joins_the_cgroup_later_is_recorded_and_marked_as_exec(tracer: TracerProcess) -> None:
@@ -98,3 +98,25 @@ def test_syscalls_of_joined_processes_arrive_in_their_own_exec_syscalls_event(tr
     assert {"clock_nanosleep", "execve"} <= by_origin["container"]
     assert {"sched_getaffinity", "execve"} <= by_origin["exec"]
     assert "sched_getaffinity" not in by_origin["container"]
+
+
+def test_processes_in_child_cgroups_of_a_target_are_attributed_to_it(tracer: TracerProcess) -> None:
+    marker, name = f"/tmp/varmor-nested-{uuid.uuid4().hex}", f"ctr-{uuid.uuid4().hex[:8]}"
+    script_cgroup = f"{CGROUP_ROOT}/varmor-test-{name}"
+    inner, deeper = f"{script_cgroup}/inner", f"{script_cgroup}/inner/deeper"
+    ctr = Container(f"mkdir -p {deeper}; echo $$ > {deeper}/cgroup.procs; touch {marker}.deeper; "
+                    f"echo $$ > {inner}/cgroup.procs; touch {marker}.inner", name)
+    assert ctr.cgroup == script_cgroup
+    try:
+        tracer.add(ctr.name, f"cgroup={script_cgroup}")
+        ctr.release()
+        out = ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        for child in ("inner/deeper", "inner"):
+            path = os.path.join(script_cgroup, child)
+            if os.path.isdir(path):
+                os.rmdir(path)
+        ctr.remove()
+    seen = files(events)
+    assert f"{marker}.deeper" in seen and f"{marker}.inner" in seen, out

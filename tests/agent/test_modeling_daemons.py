@@ -1,0 +1,24 @@
+"""``model --duration`` keeps recording a daemon after the command that launched it exits."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import uuid
+
+from tests.agent.modeling import app, rules
+
+
+def test_a_daemon_outliving_its_launcher_is_recorded_until_the_duration_ends(tmp_path: pathlib.Path) -> None:
+    directory = pathlib.Path(f"/srv/varmor-daemon-{uuid.uuid4().hex[:6]}")  # not globbed like /tmp
+    directory.mkdir(parents=True)
+    marker = directory / "marker"
+    marker.write_text("x")
+    try:
+        done = app("model", "--name", "daemon", "--out", str(tmp_path), "--duration", "4", "--", "sh", "-c",
+                   f"(sleep 1; cat {marker} > /dev/null; sleep 30) > /dev/null 2>&1 & exit 0")
+    finally:
+        shutil.rmtree(directory)
+    assert done.returncode == 0, done.stderr
+    found = rules((tmp_path / "daemon.apparmor").read_text())
+    assert [r for r in found if r.endswith(f"{marker} r")], found

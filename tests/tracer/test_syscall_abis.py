@@ -1,0 +1,57 @@
+"""Syscalls are named from the table of the ABI they were made with: an ia32 call (``int $0x80``)
+from an x86_64 process is recorded in its own ``i386`` syscall set, not misnamed from the
+x86_64 table (ia32 20 is getpid; x86_64 20 is writev)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+
+import pytest
+
+from tests.tracer.harness import Container, TracerProcess, kinds
+
+IA32_GETPID = r"""
+int main(void) {
+    long ret;
+    __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+    return ret > 0 ? 0 : 1;
+}
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="ia32 emulation exists on x86_64 only")
+def test_an_ia32_call_is_recorded_in_the_i386_set_under_its_own_name(tracer: TracerProcess) -> None:
+    work = tempfile.mkdtemp(prefix="varmor-ia32-")
+    source, binary = os.path.join(work, "ia32.c"), os.path.join(work, "ia32")
+    with open(source, "w") as f:
+        f.write(IA32_GETPID)
+    subprocess.run(["gcc", "-O2", "-o", binary, source], check=True)
+    ctr = Container(binary)
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    sets = {(e["origin"], e.get("arch", "")): set(e["names"]) for e in kinds(events, "syscalls")}
+    assert sets[("container", "i386")] == {"getpid"}
+    assert "writev" not in sets[("container", "")]
+
+
+def test_syscalls_newer_than_the_table_are_named_from_the_kernel_and_unknown_numbers_are_counted(
+        tracer: TracerProcess) -> None:
+    calls = "import ctypes; c = ctypes.CDLL(None); c.syscall(462, 0, 0, 0); c.syscall(500)"
+    ctr = Container(f'python3 -c "{calls}"')
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    names = {n for e in kinds(events, "syscalls") for n in e["names"]}
+    assert "mseal" in names  # 462, past libseccomp's table; this kernel has it
+    assert not [n for n in names if n.startswith("syscall_")]
+    assert kinds(events, "stats")[-1]["unresolved_syscalls"] == 1  # 500
