@@ -115,7 +115,9 @@ def test_bad_reports_get_401_413_400_and_404_never_5xx(world: tuple[Kube, Manage
                   status_body("node-1")).status_code == 401
     huge = {**status_body("node-1"), "message": "x" * (9 * 1024 * 1024)}
     assert report(manager, token, "/apis/v1/data", huge).status_code == 413
-    for bad in ({"nodeName": "node-1"}, [], {**status_body("node-1"), "dynamicResult": {"apparmor": []}}):
+    bad_bodies: list[Any] = [{"nodeName": "node-1"}, [],
+                             {**status_body("node-1"), "dynamicResult": {"apparmor": []}}]
+    for bad in bad_bodies:
         answer = report(manager, token, "/apis/v1/data", bad)
         assert answer.status_code == 400, answer.text
         assert "message" in answer.json()
@@ -171,7 +173,8 @@ def test_two_nodes_reports_merge_and_the_duration_patch_completes_the_policy(
                                                      "armorprofilemodels", PROFILE)
     assert model["status"]["reportedNodes"] == ["node-1", "node-2"]
     assert model["status"]["completedNumber"] == 2
-    env = {"KUBECONFIG": str(kube.kubeconfig), "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    env = {"KUBECONFIG": str(kube.kubeconfig), "PATH": "/usr/bin:/bin:/usr/local/bin",
+           "HOME": str(kube.kubeconfig.parent)}
     def guide(field: str) -> str:
         return subprocess.run(
             f"kubectl get ArmorProfileModel -n varmor {PROFILE} -o jsonpath='{{.data.profile.{field}}}' "
@@ -208,6 +211,7 @@ def test_deleting_the_policy_releases_the_profile_and_keeps_the_model(
         template = kube.apps.read_namespaced_deployment("demo-4", "demo").spec.template
         return "container.seccomp.security.beta.varmor.org/c1" not in (template.metadata.annotations or {})
     eventually(cleaned, timeout=30)
-    dumped = yaml.safe_dump(kube.api.sanitize_for_serialization(
+    api: Any = kube.api
+    dumped = yaml.safe_dump(api.sanitize_for_serialization(
         kube.apps.read_namespaced_deployment("demo-4", "demo").spec.template))
     assert PROFILE not in dumped
