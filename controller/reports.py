@@ -59,6 +59,9 @@ def parse_data(body: object) -> Report:
     dynamic = body.get("dynamicResult", {})
     if not isinstance(dynamic, Mapping):
         raise BadReport("The field dynamicResult must be an object.")
+    for part in ("apparmor", "appArmor", "seccomp", "bpf"):
+        if part in dynamic and not isinstance(dynamic[part], Mapping):
+            raise BadReport(f"The field dynamicResult.{part} must be an object.")
     try:
         model = from_data({k: body[k] for k in _MODEL_KEYS if k in body})
     except (KeyError, TypeError, ValueError, AttributeError) as error:

@@ -15,11 +15,13 @@ import multiprocessing
 import signal
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from manager.settings import ManagerSettings
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
+SPAWN: Any = multiprocessing.get_context("spawn")
 
 
 def _die_with_parent(level: str) -> None:
@@ -42,7 +44,8 @@ def _serve_webhook(settings: ManagerSettings, level: str) -> None:
     serve(create_app(webhook, ClusterPolicySource(settings.kubeconfig)), webhook)
 
 
-def _serve_status(settings: ManagerSettings, level: str) -> None:
+def _serve_status(settings: ManagerSettings, level: str, go: Any) -> None:
+    """Import and build everything at once, but bind the port only when ``go`` is set (leading)."""
     _die_with_parent(level)
     from manager.wiring import status_app
     from webhook.serving import serve
@@ -50,13 +53,17 @@ def _serve_status(settings: ManagerSettings, level: str) -> None:
 
     serving = WebhookSettings(cert_dir=settings.cert_dir, host=settings.host, port=settings.status_port,
                               workers=1, threads=settings.status_threads)
-    serve(status_app(settings), serving)
+    app = status_app(settings)
+    go.wait()
+    serve(app, serving)
 
 
-def start(target: str, settings: ManagerSettings, level: str) -> BaseProcess:
-    functions = {"webhook": _serve_webhook, "status": _serve_status}
-    process = multiprocessing.get_context("spawn").Process(
-        target=functions[target], args=(replace(settings), level), name=f"varmor-{target}", daemon=False)
+def start(target: str, settings: ManagerSettings, level: str, go: Any = None) -> BaseProcess:
+    """Start the ``webhook`` or ``status`` child; the status child waits for ``go`` (an Event) to serve."""
+    functions: dict[str, Any] = {"webhook": _serve_webhook, "status": _serve_status}
+    args: tuple[Any, ...] = (replace(settings), level) if go is None else (replace(settings), level, go)
+    process: BaseProcess = SPAWN.Process(target=functions[target], args=args, name=f"varmor-{target}",
+                                         daemon=False)
     process.start()
     log.info("Started the %s server pid=%s", target, process.pid)
     return process

@@ -1,5 +1,8 @@
 """The manager's life: webhook child always; controllers, status service and leader label while leading.
 
+The status child is started at once on every replica but binds its port only when this replica
+leads, so a takeover does not wait for imports.
+
 Losing the Lease ends the process (exit 1) after stopping the leader's work, as upstream does; a new
 process starts as a follower. A webhook child that dies is restarted.
 """
@@ -27,6 +30,7 @@ class Manager:
         self.children: dict[str, BaseProcess] = {}
         self.controllers: Controllers | None = None
         self.lost = threading.Event()
+        self.serve_status = processes.SPAWN.Event()
 
     def _lead(self) -> None:
         settings = self.settings
@@ -34,7 +38,7 @@ class Manager:
         if settings.pod_name:
             leading.label_leader(self.api, settings.install_namespace, settings.pod_name)
         self.controllers = Controllers(wiring.reconciler(settings)).start()
-        self.children["status"] = processes.start("status", settings, self.level)
+        self.serve_status.set()
         threading.Thread(target=self._resync, name="resync", daemon=True).start()
 
     def _resync(self) -> None:
@@ -50,6 +54,9 @@ class Manager:
     def run(self, stopped: threading.Event) -> int:
         settings = self.settings
         self.children["webhook"] = processes.start("webhook", settings, self.level)
+        self.children["status"] = processes.start("status", settings, self.level, self.serve_status)
+        log.info("Joined the election lease=%s/varmor-manager identity=%s", settings.install_namespace,
+                 settings.identity)
         leading.elect(self.api, settings.install_namespace, settings.identity,
                       (settings.lease_duration, settings.renew_deadline, settings.retry_period),
                       self._lead, self._lose)

@@ -74,12 +74,23 @@ def _token() -> str:
     return token
 
 
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def _refuse_large(limit: int) -> HttpError:
+    """413, after reading what the client sends (up to a cap) so that it can read the answer."""
+    remaining = min(request.content_length or DRAIN_LIMIT, DRAIN_LIMIT)
+    while remaining > 0 and request.stream.read(min(remaining, 1 << 16)):
+        remaining -= 1 << 16
+    return HttpError(413, f"The body exceeds the limit of {limit} bytes.")
+
+
 def _body(limit: int) -> Any:
     if request.content_length is not None and request.content_length > limit:
-        raise HttpError(413, f"The body exceeds the limit of {limit} bytes.")
+        raise _refuse_large(limit)
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise HttpError(413, f"The body exceeds the limit of {limit} bytes.")
+        raise _refuse_large(limit)
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

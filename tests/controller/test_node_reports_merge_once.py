@@ -49,6 +49,8 @@ def test_a_new_window_keeps_the_data_but_counts_nodes_afresh() -> None:
     ({**body("n", [], []), "nodeName": ""}, "nodeName"),
     ({**body("n", [], []), "status": "done"}, "succeeded or failed"),
     ({**body("n", [], []), "dynamicResult": []}, "dynamicResult"),
+    ({**body("n", [], []), "dynamicResult": {"apparmor": []}}, "dynamicResult.apparmor"),
+    ({**body("n", [], []), "dynamicResult": {"seccomp": "read"}}, "dynamicResult.seccomp"),
     ({**body("n", [], []), "dynamicResult": {"apparmor": {"files": [{"owner": True}]}}}, "malformed"),
     ({**body("n", [], []), "dynamicResult": {"apparmor": {"files": 5}}}, "malformed"),
 ])

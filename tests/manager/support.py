@@ -1,0 +1,119 @@
+"""Helpers for driving the real ``python app.py manager`` against the local cluster."""
+
+from __future__ import annotations
+
+import base64
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+import urllib3
+
+from localcluster.admission import ENDPOINT_ANNOTATION
+from localcluster.cluster import ClusterThread, Settings
+from localcluster.kubeconfig import write_kubeconfig
+from localcluster.nodes import StatusOnlyNode
+from tests.localcluster.support import Kube, eventually
+from webhook.registrations import mutating_configuration, validating_configuration
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "tests" / "localcluster" / "fixtures"
+PROFILE = "varmor-cluster-varmor-demo-4"
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def local_cluster(state: pathlib.Path, nodes: int = 2) -> Iterator[Kube]:
+    thread = ClusterThread(Settings(state_dir=state, nodes=nodes, node_factory=StatusOnlyNode))
+    thread.start()
+    try:
+        kube = Kube(write_kubeconfig(state / "kubeconfig", thread.cluster.url), thread.cluster.url)
+        kube.core.create_namespace({"metadata": {"name": "varmor"}})
+        kube.core.create_namespaced_service_account("varmor", {"metadata": {"name": "varmor-agent"}})
+        yield kube
+    finally:
+        thread.stop()
+
+
+class ManagerProcess:
+    """One ``app.py manager`` replica with its own ports, certificates and model directory."""
+
+    def __init__(self, kube: Kube, state: pathlib.Path, identity: str, extra: tuple[str, ...] = ()) -> None:
+        self.kube, self.identity = kube, identity
+        self.webhook_port, self.status_port = free_port(), free_port()
+        self.cert_dir = state / identity / "certs"
+        self.log = state / f"{identity}.log"
+        env = {**os.environ, "POD_NAME": identity, "POD_NAMESPACE": "varmor"}
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "app.py", "manager", "--kubeconfig", str(kube.kubeconfig),
+                 "--enableBehaviorModeling", "--cert-dir", str(self.cert_dir), "--apm-dir",
+                 str(state / identity / "apm"), "--host", "127.0.0.1", "--webhook-port",
+                 str(self.webhook_port), "--status-port", str(self.status_port), "--lease-duration", "4",
+                 "--renew-deadline", "3", "--retry-period", "1", *extra],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.status_port}{path}"
+
+    def serving_status(self) -> bool:
+        try:
+            return requests.get(self.url("/healthz"), verify=False, timeout=2).text == "ok"
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def register_webhooks(kube: Kube, manager: ManagerProcess) -> None:
+    """What the chart installs: the webhook Service (mapped to the replica's port) and both configurations."""
+    eventually(lambda: (manager.cert_dir / "ca.crt").exists(), timeout=30)
+    kube.core.create_namespaced_service("varmor", {
+        "metadata": {"name": "varmor-webhook-svc",
+                     "annotations": {ENDPOINT_ANNOTATION: f"127.0.0.1:{manager.webhook_port}"}},
+        "spec": {"ports": [{"port": 443}]}})
+    ca = base64.b64encode((manager.cert_dir / "ca.crt").read_bytes()).decode()
+    kube.admission.create_mutating_webhook_configuration(mutating_configuration(ca))
+    kube.admission.create_validating_webhook_configuration(validating_configuration(ca))
+
+
+def agent_token(kube: Kube, audience: str = "varmor-manager") -> str:
+    answer = kube.core.create_namespaced_service_account_token(
+        "varmor-agent", "varmor", {"spec": {"audiences": [audience], "expirationSeconds": 86400}})
+    return str(answer.status.token)
+
+
+def report(manager: ManagerProcess, token: str, path: str, body: Any) -> requests.Response:
+    return requests.post(manager.url(path), json=body, headers={"Token": token}, verify=False, timeout=30)
+
+
+def status_body(node: str, profile: str = PROFILE, namespace: str = "varmor") -> dict[str, str]:
+    return {"namespace": namespace, "armorProfile": profile, "nodeName": node, "status": "succeeded",
+            "message": ""}
+
+
+def data_body(node: str, executions: list[str], files: list[dict[str, Any]], syscalls: list[str],
+              capabilities: list[str]) -> dict[str, Any]:
+    return {**status_body(node), "dynamicResult": {
+        "apparmor": {"profiles": [PROFILE], "executions": executions, "files": files,
+                     "capabilities": capabilities},
+        "seccomp": {"syscalls": syscalls}}}

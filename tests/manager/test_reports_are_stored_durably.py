@@ -1,0 +1,90 @@
+"""Reports reach the ArmorProfileModel through the real API (local cluster, real ``kubernetes`` client):
+concurrent nodes are all counted once, and a model too large for one object moves to LocalDisk."""
+
+from __future__ import annotations
+
+import pathlib
+import stat
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from controller.exports import ModelExports
+from controller.ingesting import Ingestor, UnknownProfile
+from controller.kube import Cluster
+from controller.modelstore import ModelStore
+from controller.reports import parse_data
+from tests.localcluster.support import Kube
+from tests.manager.support import local_cluster
+
+NAME = "varmor-demo-big"
+Parts = tuple[Kube, Ingestor, ModelStore, pathlib.Path]
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parts]:
+    state = tmp_path_factory.mktemp("reports")
+    with local_cluster(state, nodes=1) as kube:
+        kube.core.create_namespace({"metadata": {"name": "demo"}})
+        kube.custom.create_namespaced_custom_object("crd.varmor.org", "v1beta1", "demo", "armorprofiles", {
+            "apiVersion": "crd.varmor.org/v1beta1", "kind": "ArmorProfile",
+            "metadata": {"name": NAME, "namespace": "demo"}, "spec": {"profile": {"name": NAME}}})
+        cluster = Cluster(kube.api, "varmor")
+        store = ModelStore(cluster, state / "apmdata")
+        yield kube, Ingestor(cluster, store), store, state / "apmdata"
+
+
+def data(node: str, files: int, width: int = 10) -> dict[str, Any]:
+    return {"namespace": "demo", "armorProfile": NAME, "nodeName": node, "status": "succeeded",
+            "dynamicResult": {"apparmor": {"profiles": [NAME], "files": [
+                {"path": f"/data/{node}/{i:06d}-{'x' * width}", "permissions": ["r"]} for i in range(files)]},
+                "seccomp": {"syscalls": ["read"]}}}
+
+
+def test_concurrent_nodes_are_each_counted_once(parts: Parts) -> None:
+    _, ingest, store, _ = parts
+    nodes = [f"node-{i}" for i in range(24)]
+    errors: list[BaseException] = []
+    def send(node: str) -> None:
+        try:
+            ingest.record_data(parse_data(data(node, 2)))
+        except BaseException as error:
+            errors.append(error)
+    threads = [threading.Thread(target=send, args=(n,)) for n in nodes + nodes[:6]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    model = store.load("demo", NAME)
+    assert model is not None
+    assert model["status"]["reportedNodes"] == sorted(nodes) and model["status"]["completedNumber"] == 24
+    paths = {f["path"] for f in model["data"]["dynamicResult"]["apparmor"]["files"]}
+    assert len(paths) == 48
+
+
+def test_a_report_for_an_unknown_profile_is_refused(parts: Parts) -> None:
+    _, ingest, _, _ = parts
+    with pytest.raises(UnknownProfile):
+        ingest.record_data(parse_data({**data("node-1", 1), "armorProfile": "nope"}))
+
+
+def test_a_model_too_large_for_one_object_moves_to_local_disk(
+    parts: Parts,
+) -> None:
+    kube, ingest, store, directory = parts
+    ingest.record_data(parse_data(data("node-big", 12000, width=120)))  # ~2 MiB of paths
+    stored = kube.custom.get_namespaced_custom_object(
+        "crd.varmor.org", "v1beta1", "demo", "armorprofilemodels", NAME)
+    assert stored["storageType"] == "LocalDisk" and stored["data"] == {}
+    assert "node-big" in stored["status"]["reportedNodes"]
+    assert stat.S_IMODE((directory / NAME).stat().st_mode) == 0o600
+    exported = ModelExports(store).export("demo", NAME)
+    assert exported is not None
+    assert len(exported["data"]["dynamicResult"]["apparmor"]["files"]) == 12000 + 48
+    ingest.record_data(parse_data(data("node-late", 1)))  # stays LocalDisk, keeps merging
+    again = store.load("demo", NAME)
+    assert again is not None and again["storageType"] == "LocalDisk"
+    assert len(again["data"]["dynamicResult"]["apparmor"]["files"]) == 12000 + 49
