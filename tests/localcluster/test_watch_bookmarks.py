@@ -7,6 +7,7 @@ import pathlib
 import threading
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -27,7 +28,7 @@ def busy_bookmarks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         thread.stop()
 
 
-def _core(url: str) -> client.CoreV1Api:
+def _core(url: str) -> Any:
     cfg = client.Configuration()
     cfg.host = url
     return client.CoreV1Api(client.ApiClient(cfg))
@@ -36,13 +37,13 @@ def _core(url: str) -> client.CoreV1Api:
 def _create(url: str, ns: str, count: int, rvs: list[int]) -> None:
     core = _core(url)
     for i in range(count):
-        made = core.create_namespaced_config_map(ns, {"metadata": {"name": f"cm-{i}"}})  # type: ignore[arg-type]
-        rvs.append(int(made.metadata.resource_version))  # type: ignore[union-attr]
+        made = core.create_namespaced_config_map(ns, {"metadata": {"name": f"cm-{i}"}})
+        rvs.append(int(made.metadata.resource_version))
 
 
 def test_no_bookmark_is_sent_before_an_event_it_covers(busy_bookmarks: str) -> None:
     url, ns, count = busy_bookmarks, "default", 300
-    start = _core(url).list_namespaced_config_map(ns).metadata.resource_version  # type: ignore[union-attr]
+    start = _core(url).list_namespaced_config_map(ns).metadata.resource_version
     query = f"watch=true&allowWatchBookmarks=true&resourceVersion={start}&timeoutSeconds=30"
     stream = urllib.request.urlopen(f"{url}/api/v1/namespaces/{ns}/configmaps?{query}", timeout=30)
     rvs: list[int] = []
