@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
+import os
 import pathlib
 import platform
+import shutil
 import threading
 from dataclasses import dataclass, field
 
@@ -21,7 +24,7 @@ import yaml
 from aiohttp import web
 
 from localcluster import admission, tokens
-from localcluster.apiserver import ApiServer
+from localcluster.apiserver import ApiServer, now_iso
 from localcluster.controllers.accounts import NamespaceDefaults
 from localcluster.controllers.collection import GarbageCollector
 from localcluster.controllers.jobs import Jobs
@@ -56,6 +59,24 @@ class Settings:
         return [f"node-{i}" for i in range(1, self.nodes + 1)]
 
 
+def machine_capacity() -> dict[str, str]:
+    """What a node reports as capacity: this machine's CPUs and memory (``describe node`` percentages)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cpu": str(os.cpu_count() or 1),
+        "memory": f"{memory // 1024}Ki",
+        "pods": "110",
+        "ephemeral-storage": f"{shutil.disk_usage('/').total // 1024}Ki",
+    }
+
+
+def node_lease(name: str) -> dict[str, object]:
+    """The node's heartbeat Lease in ``kube-node-lease``, as a kubelet keeps it."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    spec = {"holderIdentity": name, "leaseDurationSeconds": 40, "acquireTime": now, "renewTime": now}
+    return {"metadata": {"name": name}, "spec": spec}
+
+
 def node_object(name: str) -> dict[str, object]:
     info = {
         "kubeletVersion": "v1.32.0-localcluster",
@@ -69,10 +90,21 @@ def node_object(name: str) -> dict[str, object]:
         "machineID": name,
         "systemUUID": name,
     }
+    now = now_iso()
+    ready = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "KubeletReady",
+        "message": "kubelet is posting ready status",
+        "lastHeartbeatTime": now,
+        "lastTransitionTime": now,
+    }
     return {
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
         "status": {
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "capacity": machine_capacity(),
+            "allocatable": machine_capacity(),
+            "conditions": [ready],
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
             "nodeInfo": info,
         },
@@ -140,10 +172,12 @@ class Cluster:
 
     async def _seed(self) -> None:
         namespaces, nodes = self.api.res("", "namespaces"), self.api.res("", "nodes")
-        for ns in ("default", "kube-system", "kube-public"):
+        for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             await self.api.create(namespaces, None, {"metadata": {"name": ns}}, admit=False)
+        leases = self.api.res("coordination.k8s.io", "leases")
         for name in self.settings.node_names:
             await self.api.create(nodes, None, node_object(name), admit=False)
+            await self.api.create(leases, "kube-node-lease", node_lease(name), admit=False)
         crd_res = self.api.res("apiextensions.k8s.io", "customresourcedefinitions")
         for path in self.settings.crds:
             for doc in yaml.safe_load_all(path.read_text()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from localcluster import scaling
 from localcluster.resources import Resource
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -58,6 +59,18 @@ def _resource_entries(res: Resource) -> list[dict[str, Any]]:
                 "singularName": "",
                 "namespaced": res.namespaced,
                 "kind": res.kind,
+                "verbs": ["get", "patch", "update"],
+            }
+        )
+    if res.key in scaling.SCALABLE:
+        out.append(
+            {
+                "name": f"{res.plural}/scale",
+                "singularName": "",
+                "namespaced": res.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
                 "verbs": ["get", "patch", "update"],
             }
         )

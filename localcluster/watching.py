@@ -2,7 +2,8 @@
 
 RV unset or "0" sends synthetic ADDED events for the current objects, then live changes; RV = N
 replays the history after N, or answers an ERROR event with 410 when N is older than the history.
-Snapshot and subscription happen with no ``await`` in between, so nothing is lost or duplicated.
+Snapshot and subscription happen with no ``await`` in between, so nothing is lost or duplicated; a
+bookmark is sent only with the queue drained, so it never overtakes an event it covers.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from localcluster import tables
 from localcluster.errors import ApiError, bad_request
 from localcluster.resources import Resource
 from localcluster.selectors import parse_field_selector, parse_label_selector
-from localcluster.storage import Event, Store, Watcher
+from localcluster.storage import Event, Obj, Store, Watcher
+
+Render = Callable[[Obj], Any]
+_LIVENESS = 0.5  # how often an idle watch checks that its client is still connected
 
 
 def _line(etype: str, obj: Any) -> bytes:
@@ -62,23 +68,52 @@ async def _pump(
     watcher: Watcher,
     timeout: float,
     bookmark_interval: float | None,
+    render: Render,
+    transport: asyncio.BaseTransport | None,
 ) -> None:
+    """Send events until ``timeout``; a bookmark after each ``bookmark_interval`` of silence."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    quiet_until = loop.time() + (bookmark_interval or timeout)
     while (left := deadline - loop.time()) > 0:
-        wait = min(left, bookmark_interval) if bookmark_interval else left
+        wait = max(0.001, min(left, _LIVENESS, quiet_until - loop.time()))
         try:
-            etype, obj = await asyncio.wait_for(watcher.queue.get(), wait)
+            if watcher.queue.empty():
+                etype, obj = await asyncio.wait_for(watcher.queue.get(), wait)
+            else:
+                etype, obj = watcher.queue.get_nowait()
         except TimeoutError:
-            if bookmark_interval and loop.time() < deadline:
+            if transport is None or transport.is_closing():
+                return  # the client went away (aiohttp does not cancel the handler)
+            # A timed-out get can leave an event in the queue: it goes first, or the bookmark's
+            # resourceVersion would cover an event not yet sent.
+            due = bookmark_interval and loop.time() >= quiet_until and loop.time() < deadline
+            if due and watcher.queue.empty():
                 mark = {
                     "kind": res.kind,
                     "apiVersion": res.group_version,
                     "metadata": {"resourceVersion": str(store.rv)},
                 }
                 await resp.write(_line("BOOKMARK", mark))
+                quiet_until = loop.time() + (bookmark_interval or timeout)
             continue
-        await resp.write(_line(etype, obj))
+        await resp.write(_line(etype, render(obj)))
+        quiet_until = loop.time() + (bookmark_interval or timeout)
+
+
+def table_render(res: Resource, include: str) -> Render:
+    """Watch events as one-row Tables (``kubectl get -w``); only the first carries the columns."""
+    first = True
+
+    def render(obj: Obj) -> Obj:
+        nonlocal first
+        out = tables.table(res, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]}, include)
+        if not first:
+            out["columnDefinitions"] = []
+        first = False
+        return out
+
+    return render
 
 
 async def serve_watch(
@@ -93,6 +128,9 @@ async def serve_watch(
     watcher, initial, expired = subscribe(store, res, namespace, name, query)
     timeout = float(query.get("timeoutSeconds") or random.randint(1800, 3600))
     bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
+    render: Render = lambda obj: obj  # noqa: E731
+    if tables.wants_table(request.headers.get("Accept")):
+        render = table_render(res, query.get("includeObject", "Metadata"))
     resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     resp.enable_chunked_encoding()
     await resp.prepare(request)
@@ -101,8 +139,9 @@ async def serve_watch(
             await resp.write(_line("ERROR", expired.body()))
             return resp
         for etype, obj in initial:
-            await resp.write(_line(etype, obj))
-        await _pump(resp, store, res, watcher, timeout, bookmark_interval if bookmarks else None)
+            await resp.write(_line(etype, render(obj)))
+        interval = bookmark_interval if bookmarks else None
+        await _pump(resp, store, res, watcher, timeout, interval, render, request.transport)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -2,7 +2,8 @@
 
 Adopted from the fakeapi prototype's ``probe_api.py`` (which scored kmock 14/44 and the prototype
 40/40 + 4 notes). ``run_probe(url)`` runs every check in order against a fresh server and returns
-``(status, name, detail)`` rows; ``test_api_contract`` asserts that none FAILs. Checks are stateful
+``(status, name, detail)`` rows; ``test_api_contract`` asserts that every one is OK. A check that
+returns something instead of asserting is reported as NOTE, and a NOTE is not a pass. Checks are stateful
 and ordered: later ones use objects earlier ones created.
 """
 
@@ -76,14 +77,18 @@ def vp(name: str, labels: dict[str, str] | None = None, spec: dict[str, Any] | N
 @check("discovery: /version via VersionApi")
 def _() -> object | None:
     v = client.VersionApi(api).get_code()
-    return f"gitVersion={v.git_version}"
+    assert v.git_version.startswith("v1."), f"gitVersion={v.git_version}"
+    return None
 
 
 @check("discovery: get_api_versions (/api) and /apis groups")
 def _() -> object | None:
     a = client.CoreApi(api).get_api_versions()
     g = client.ApisApi(api).get_api_versions()
-    return f"/api versions={a.versions}; /apis groups={[x.name for x in g.groups]}"
+    groups = [x.name for x in g.groups]
+    assert a.versions == ["v1"], f"/api versions={a.versions}"
+    assert {"apps", G, "apiextensions.k8s.io"} <= set(groups), f"/apis groups={groups}"
+    return None
 
 
 @check("create namespace (cluster-scoped core)")
@@ -117,7 +122,9 @@ def _() -> object | None:
         co.create_namespaced_custom_object(G, V, NS, "varmorpolicies", vp("p1"))
     except ApiException as e:
         assert e.status == 409, f"status {e.status}"
-        return f"409 reason={json.loads(e.body or '{}').get('reason')!r}"
+        reason = json.loads(e.body or "{}").get("reason")
+        assert reason == "AlreadyExists", f"409 reason={reason!r}"
+        return None
     raise AssertionError("no error on duplicate create")
 
 
@@ -190,7 +197,8 @@ def _() -> object | None:
     assert o["spec"]["policy"]["mode"] == "EnhanceProtect", o["spec"]
     assert o["spec"]["policy"]["enforcer"] == "AppArmor", "merge lost sibling key"
     g = o["metadata"].get("generation")
-    return f"OK; generation after spec change={g!r}" if g != 2 else None
+    assert g == 2, f"generation after spec change={g!r}"
+    return None
 
 
 @check("CR JSON patch with _content_type=application/json-patch+json")
@@ -563,8 +571,9 @@ def _() -> object | None:
 def _() -> object | None:
     dc = dynamic.DynamicClient(api)  # type: ignore[no-untyped-call]
     r = dc.resources.get(api_version=f"{G}/{V}", kind="VarmorPolicy")
-    items = r.get(namespace=NS).items
-    return f"OK dynamic list -> {len(items)} items"
+    names = {item.metadata.name for item in r.get(namespace=NS).items}
+    assert "p1" in names, f"dynamic list -> {sorted(names)}"
+    return None
 
 
 @check("no-op merge patch does not bump resourceVersion; spec change bumps generation, label change does not")
