@@ -5,7 +5,9 @@ atomically (a fresh temp file in the same directory, fsync, rename; never throug
 that a kubelet starting a container reads either the old file or the new one, whole. AppArmor
 profiles are loaded with ``apparmor_parser`` where the kernel has AppArmor (complain mode while
 modeling); where it has not, the profile is skipped with the message "AppArmor not enabled on
-this node" and modeling goes on with the eBPF tracer. Files of ArmorProfiles that are gone are
+this node" and modeling goes on with the eBPF tracer. The texts are read under the seed's field
+names (``content``, ``seccompContent``), which the manager writes, or upstream's (``appArmor``,
+``seccomp``). Files of ArmorProfiles that are gone are
 removed; only files named like our profiles (``varmor-*``) are ever touched.
 """
 
@@ -61,6 +63,11 @@ def write_atomically(directory: pathlib.Path, name: str, content: str) -> None:
         raise
 
 
+def _text(profile: Mapping[str, Any], seed_name: str, upstream_name: str) -> str:
+    """A profile text under the seed's field name (``content``, ``seccompContent``) or upstream's."""
+    return str(profile.get(seed_name) or profile.get(upstream_name) or "")
+
+
 class ProfileInstaller:
     """Keeps the node's profile files equal to the ArmorProfiles it is given."""
 
@@ -80,9 +87,9 @@ class ProfileInstaller:
         notes: list[str] = []
         try:
             if "Seccomp" in enforcer:
-                self._seccomp(name, str(profile.get("seccomp", "")))
+                self._seccomp(name, _text(profile, "seccompContent", "seccomp"))
             if "AppArmor" in enforcer:
-                notes.append(self._apparmor(name, str(profile.get("appArmor", "")), profile.get("mode")))
+                notes.append(self._apparmor(name, _text(profile, "content", "appArmor"), profile.get("mode")))
         except (OSError, ValueError, subprocess.CalledProcessError) as error:
             return Outcome(namespace, name, False, str(error))
         return Outcome(namespace, name, True, "; ".join(["Ready", *filter(None, notes)]))

@@ -18,8 +18,9 @@ SECCOMP = json.dumps({"defaultAction": "SCMP_ACT_LOG"})
 def armor_profile(name: str = "varmor-cluster-varmor-demo-4", enforcer: str = "AppArmorSeccomp",
                   seccomp: str = SECCOMP) -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "varmor"},
-            "spec": {"profile": {"name": name, "enforcer": enforcer, "mode": "complain", "seccomp": seccomp,
-                                 "appArmor": f"profile {name} flags=(attach_disconnected) {{\n}}\n"}}}
+            "spec": {"profile": {"name": name, "enforcer": enforcer, "mode": "complain",
+                                 "seccompContent": seccomp,
+                                 "content": f"profile {name} flags=(attach_disconnected) {{\n}}\n"}}}
 
 
 @pytest.fixture
@@ -85,3 +86,11 @@ def test_a_symlink_in_place_of_the_profile_is_replaced_not_followed(tmp_path: pa
 def test_unsafe_file_names_are_refused(tmp_path: pathlib.Path, name: str) -> None:
     with pytest.raises(ValueError, match="unsafe"):
         write_atomically(tmp_path, name, "x")
+
+
+def test_upstreams_field_names_are_read_too(installer: ProfileInstaller) -> None:
+    upstream = armor_profile()
+    profile = upstream["spec"]["profile"]
+    profile["seccomp"] = profile.pop("seccompContent")
+    assert installer.install(upstream).ok
+    assert (installer.seccomp_root / "varmor-cluster-varmor-demo-4").read_text() == SECCOMP
