@@ -202,6 +202,22 @@ def test_a_rename_and_create_rotation_is_followed_without_losing_lines(
     assert source.counts.reopened == 1
 
 
+def test_a_rotation_that_replaces_the_file_at_once_is_followed(tmp_path: pathlib.Path, follow: Any) -> None:
+    log = tmp_path / "kern.log"
+    log.touch()
+    source, recorded = follow(log)
+    append(log, EXEC_ID)
+    wait_until(lambda: recorded.paths() == ["/usr/bin/id"])
+    fresh = tmp_path / "kern.log.new"
+    append(fresh, SHADOW)
+    os.link(log, tmp_path / "kern.log.1")
+    os.replace(fresh, log)  # the path never goes missing
+    append(tmp_path / "kern.log.1", kern("/usr/bin/unshare", "exec")[0])  # late write to the old file
+    wait_until(lambda: "/etc/shadow" in recorded.paths())
+    assert source.following == str(log)
+    assert source.counts.reopened == 1
+
+
 def test_a_copytruncate_rotation_is_read_from_the_start_of_the_file(
         tmp_path: pathlib.Path, follow: Any) -> None:
     log = tmp_path / "kern.log"
