@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from generator.auditlogs import (
@@ -139,20 +139,20 @@ def routing_target(event: Event) -> str:
 FileId = tuple[int, int]
 
 
-@dataclass
 class Follower:
     """``tail -F`` over a list of candidate paths: the complete new lines of the first existing one."""
 
-    paths: Sequence[str]
-    path: str | None = None
-    reopened: int = 0
-    cut_lines: int = 0  # over-long lines and partial last lines of a file left behind
-    _fd: int | None = None
-    _ident: FileId | None = None
-    _pending: bytes = b""
-    _skipping: bool = False
-    _seen: dict[str, FileId | None] = field(default_factory=dict)
-    _complained: set[str] = field(default_factory=set)
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        self.path: str | None = None
+        self.reopened = 0
+        self.cut_lines = 0  # over-long lines and partial last lines of a file left behind
+        self._fd: int | None = None
+        self._ident: FileId | None = None
+        self._pending = b""
+        self._skipping = False  # inside an over-long line: drop up to the next newline
+        self._seen: dict[str, FileId | None] = {}  # every path's file at the last look
+        self._complained: set[str] = set()
 
     def prime(self) -> None:
         """Open the first existing path at its end: only records written from now on are read."""
@@ -287,11 +287,15 @@ class AuditSource:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception as error:  # a fault in profiles(), say: try again next time
+                log.error("Could not read audit log path=%s error=%r", self.following, error)
             self._stop.wait(self.poll_seconds)
 
     def poll_once(self) -> None:
         """One pass: read what is new, emit its events, then the changed targets' stats."""
+        profiles = frozenset(self.profiles())  # first: a fault here loses no line
         lines = self._follower.poll(self._stop.is_set)
         self.counts.reopened = self._follower.reopened
         self.counts.malformed += self._follower.cut_lines
@@ -299,7 +303,6 @@ class AuditSource:
         self._follower.cut_lines = 0
         self._note_missing()
         if lines:
-            profiles = frozenset(self.profiles())
             changed: set[str] = set()
             for line in lines:
                 self._handle(line, profiles, changed)
@@ -310,7 +313,7 @@ class AuditSource:
         self.counts.lines += 1
         try:
             result = line_result(line, profiles, self.target_of_pid)
-        except Exception as error:  # a fault in target_of_pid: the line is lost, the source goes on
+        except Exception as error:  # a fault in target_of_pid, say: the line is lost, the source goes on
             log.error("Could not attribute audit record error=%r", error)
             self.counts.unattributed += 1
             return

@@ -316,3 +316,40 @@ def test_a_line_of_no_modeling_profile_yields_nothing() -> None:
     assert (result.outcome, result.events) == ("ignored", ())
     assert line_result(NGINX_SYSCALL, {P}, lambda pid: None).outcome == "unattributed"
     assert line_result(UNSHARE_SYSCALL, {P}, lambda pid: None).target == P
+
+
+def test_a_fault_in_target_of_pid_loses_only_that_record(tmp_path: pathlib.Path) -> None:
+    log = tmp_path / "kern.log"
+    log.touch()
+    recorded = Recorded()
+
+    def target_of_pid(pid: int) -> str | None:
+        raise LookupError(pid)
+
+    source = AuditSource([str(log)], recorded, lambda: {P}, target_of_pid, poll_seconds=POLL)
+    source.start()
+    try:
+        append(log, UNSHARE_SYSCALL, SHADOW)
+        drained(source, 2)
+        assert source.counts.unattributed == 1
+        assert recorded.paths() == ["/etc/shadow"]
+    finally:
+        source.stop()
+
+
+def test_a_new_window_of_the_same_profile_starts_its_stats_from_zero(
+        tmp_path: pathlib.Path, follow: Any) -> None:
+    log = tmp_path / "kern.log"
+    log.touch()
+    profiles = {P}
+    source, recorded = follow(log, profiles=profiles)
+    append(log, CUT_SHORT)
+    drained(source, 1)
+    assert recorded.stats()[f"auditlog:{P}"]["malformed"] == 1
+    profiles.clear()  # the window ended
+    append(log, NGINX_SYSCALL)
+    drained(source, 2)
+    profiles.add(P)  # and a new one began
+    append(log, CUT_SHORT)
+    drained(source, 3)
+    assert recorded.stats()[f"auditlog:{P}"]["malformed"] == 1
