@@ -346,5 +346,6 @@ class AuditSource:
     def _note_missing(self) -> None:
         missing = self._follower.path is None
         if missing and not self._warned_missing:
-            log.warning("No audit log exists yet, waiting for one paths=%s", "|".join(self._follower.paths))
+            log.warning("No audit log exists yet, waiting for one (--auditLogPaths names them) paths=%s",
+                        "|".join(self._follower.paths))
         self._warned_missing = missing
