@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--containerdSocket", default="/run/containerd/containerd.sock")
     parser.add_argument("--cgroupRoot", default="", help="cgroup v2 mount (default: found)")
     parser.add_argument("--auditLogPaths", default="/var/log/audit/audit.log|/var/log/kern.log",
-                        help="audit logs, the first existing one is followed (A|B); not read yet")
+                        help="audit logs, the first existing one is followed (A|B); empty: none")
     parser.add_argument("--statusService", default="",
                         help="status service URL (default: the leader manager pod, found through the API)")
     parser.add_argument("--tokenPath", default="/var/run/secrets/tokens/bound-token",

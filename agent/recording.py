@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from agent.auditing import routing_target
 from agent.snapshots import DurableAggregator
 from agent.windows import Plan, Window
 
@@ -59,6 +60,7 @@ class Recording:
         self.aggregates: dict[str, DurableAggregator] = {}  # window uid -> aggregate
         self.windows: dict[str, Window] = {}  # window key -> open window
         self.targets: dict[str, str] = {}  # tracer target -> window uid
+        self.cgroups: dict[str, str] = {}  # cgroup directory -> tracer target
         self.restarts = 0
         self._retry_at = 0.0
         self._lock = threading.Lock()
@@ -76,12 +78,35 @@ class Recording:
             return self.aggregates[window.uid]
 
     def on_event(self, event: Event) -> None:
-        """Tracer callback (reader thread): route the event to its window's aggregate."""
+        """Tracer and audit-log callback: route the event to its window's aggregate.
+
+        A tracer event names its target (a container); an AppArmor audit record names the
+        profile, which is the window's; audit stats name ``auditlog:<target>``.
+        """
+        target = routing_target(event)
         with self._lock:
-            uid = self.targets.get(str(event.get("target", "")))
+            uid = self.targets.get(target)
+            if uid is None:
+                uid = next((w.uid for w in self.windows.values() if w.profile == target), None)
             aggregate = self.aggregates.get(uid) if uid else None
             if aggregate is not None:
                 aggregate.add(event)
+
+    def open_profiles(self) -> set[str]:
+        """The profiles of the open windows (the audit source keeps their records only)."""
+        return {window.profile for window in self.windows.values()}
+
+    def target_of_pid(self, pid: int) -> str | None:
+        """The recorded container ``pid`` runs in, from its cgroup v2 membership."""
+        try:
+            lines = pathlib.Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        member = next((line[3:] for line in lines if line.startswith("0::")), None)
+        if member is None:
+            return None
+        with self._lock:
+            return next((t for path, t in self.cgroups.items() if path.endswith(member)), None)
 
     def sync(self, plan: Plan, open_windows: Mapping[str, Window], cgroup_of: CgroupOf) -> None:
         """Attach or detach the tracer, and add and remove targets, as ``plan`` says."""
@@ -126,6 +151,7 @@ class Recording:
     def _add(self, tracer: TracerPort, name: str, cgroup: str, uid: str) -> None:
         with self._lock:
             self.targets[name] = uid
+            self.cgroups[cgroup] = name
         try:
             tracer.add(name, f"cgroup={cgroup}")
         except RuntimeError as error:  # TracerError: a container that is already gone
@@ -140,6 +166,7 @@ class Recording:
             log.warning("Could not remove target target=%s error=%s", name, error)
         with self._lock:
             self.targets.pop(name, None)
+            self.cgroups = {path: t for path, t in self.cgroups.items() if t != name}
 
     def _stop_tracer(self) -> None:
         if self.tracer is not None:

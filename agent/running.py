@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agent import reporting
+from agent.auditing import AuditSource
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
 from agent.windows import Window, plan, window_of, wired_containers
@@ -47,6 +48,7 @@ class Settings:
     node: str
     state_dir: pathlib.Path
     modeling: bool = True
+    audit_log_paths: tuple[str, ...] = ()
 
 
 class Agent:
@@ -56,6 +58,10 @@ class Agent:
         self.settings, self.sources, self.installer, self.runtime = settings, sources, installer, runtime
         self.status, self.clock = status, clock
         self.recording = Recording(settings.state_dir / "windows", tracer_factory)
+        self.audit: AuditSource | None = None
+        if settings.modeling and settings.audit_log_paths:
+            self.audit = AuditSource(settings.audit_log_paths, self.recording.on_event,
+                                     self.recording.open_profiles, self.recording.target_of_pid)
         self.installed: dict[str, str] = {}  # ArmorProfile key -> fingerprint of what was installed
         self.deliveries: dict[str, threading.Thread] = {}
         self.stop = threading.Event()
@@ -134,6 +140,8 @@ class Agent:
 
     def run(self) -> None:
         """Step on every change and at every window end, until ``stop``; then save and detach."""
+        if self.audit is not None:
+            self.audit.start()
         try:
             while not self.stop.is_set():
                 self.wake.clear()
@@ -141,4 +149,6 @@ class Agent:
                 timeout = 30.0 if next_change is None else max(0.05, min(30.0, next_change - self.clock()))
                 self.wake.wait(timeout)
         finally:
+            if self.audit is not None:
+                self.audit.stop()
             self.recording.close()

@@ -114,3 +114,13 @@ def test_a_deleted_armor_profile_drops_its_recording_and_snapshot(tmp_path: path
     assert list(tmp_path.glob("*.snapshot"))
     assert rec.drop_except(set()) == ["uid-1"]
     assert not list(tmp_path.glob("*.snapshot"))
+
+
+def test_an_audit_record_named_by_profile_lands_in_that_profiles_open_window(tmp_path: pathlib.Path) -> None:
+    rec = recording(tmp_path)
+    rec.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
+    assert rec.open_profiles() == {WINDOW.profile}
+    event = file_event(WINDOW.profile, "/var/log/app.log") | {"sources": ["auditlog"]}
+    rec.on_event(event)
+    rec.on_event(file_event("varmor-some-other-profile", "/etc/hosts"))
+    assert [f.path for f in rec.finish(WINDOW).apparmor.files] == ["/var/log/app.log"]
