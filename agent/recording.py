@@ -108,24 +108,35 @@ class Recording:
         with self._lock:
             return next((t for path, t in self.cgroups.items() if path.endswith(member)), None)
 
-    def sync(self, plan: Plan, open_windows: Mapping[str, Window], cgroup_of: CgroupOf) -> None:
-        """Attach or detach the tracer, and add and remove targets, as ``plan`` says."""
+    def sync(self, plan: Plan, open_windows: Mapping[str, Window], cgroup_of: CgroupOf) -> list[str]:
+        """Attach or detach the tracer, and add and remove targets, as ``plan`` says.
+
+        Returns the ids of the containers that are traced from now on.
+        """
         for window in open_windows.values():
             self.aggregate(window)
         self.windows = dict(open_windows)
         if not plan.tracing:
             self._stop_tracer()
-            return
+            return []
         tracer = self._running_tracer()
         if tracer is None:
-            return
+            return []
         wanted = {target_name(cid): open_windows[key].uid for cid, (key, _c) in plan.targets.items()}
         for name in [n for n in self.targets if n not in wanted]:
             self._remove(tracer, name)
+        added = []
         for cid, (key, _container) in plan.targets.items():
             name = target_name(cid)
-            if name not in self.targets and (cgroup := cgroup_of(cid)) is not None:
-                self._add(tracer, name, cgroup, open_windows[key].uid)
+            if name in self.targets:
+                continue
+            cgroup = cgroup_of(cid)
+            if cgroup is None:
+                log.warning("No cgroup found for a wired container container=%s", cid)
+                continue
+            if self._add(tracer, name, cgroup, open_windows[key].uid):
+                added.append(cid)
+        return added
 
     def _running_tracer(self) -> TracerPort | None:
         if self.tracer is not None and self.tracer.alive():
@@ -148,7 +159,7 @@ class Recording:
             if aggregate is not None:
                 aggregate.add({"v": 1, "kind": "stats", "target": "", "tracerRestarts": 1})
 
-    def _add(self, tracer: TracerPort, name: str, cgroup: str, uid: str) -> None:
+    def _add(self, tracer: TracerPort, name: str, cgroup: str, uid: str) -> bool:
         with self._lock:
             self.targets[name] = uid
             self.cgroups[cgroup] = name
@@ -157,7 +168,11 @@ class Recording:
         except RuntimeError as error:  # TracerError: a container that is already gone
             with self._lock:
                 self.targets.pop(name, None)
+                self.cgroups.pop(cgroup, None)
             log.warning("Could not trace container target=%s cgroup=%s error=%s", name, cgroup, error)
+            return False
+        log.info("Tracing container target=%s cgroup=%s", name, cgroup)
+        return True
 
     def _remove(self, tracer: TracerPort, name: str) -> None:
         try:
@@ -187,9 +202,11 @@ class Recording:
             return aggregate.aggregator.model()
 
     def forget(self, window: Window) -> None:
-        """The window's report was confirmed: drop its aggregate and snapshot."""
+        """The window's report was confirmed: drop its aggregate, snapshot and journal."""
         with self._lock:
-            self.aggregates.pop(window.uid, None)
+            aggregate = self.aggregates.pop(window.uid, None)
+        if aggregate is not None:
+            aggregate.remove()
         self.snapshot_path(window).unlink(missing_ok=True)
 
     def drop_except(self, live: set[str]) -> list[str]:
@@ -197,10 +214,10 @@ class Recording:
         with self._lock:
             gone = [uid for uid in self.aggregates if uid not in live]
             for uid in gone:
-                del self.aggregates[uid]
+                self.aggregates.pop(uid).remove()
         if self.state_dir.is_dir():
-            for path in self.state_dir.glob("*.snapshot"):
-                uid = path.stem.rsplit("_", 1)[-1]
+            for path in [*self.state_dir.glob("*.snapshot"), *self.state_dir.glob("*.snapshot.journal")]:
+                uid = path.name.split(".snapshot")[0].rsplit("_", 1)[-1]
                 if uid not in live:
                     path.unlink(missing_ok=True)
                     gone.append(uid)

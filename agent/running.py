@@ -24,7 +24,7 @@ from agent import reporting
 from agent.auditing import AuditSource
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
-from agent.windows import Window, plan, window_of, wired_containers
+from agent.windows import Window, WiredContainer, plan, window_of, wired_containers
 from api.names import RECONCILE_COUNTER
 from generator.codec import to_data
 
@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 class ContainerRuntime(Protocol):
     def cgroup_of(self, container_id: str) -> str | None: ...
+
+
+class EventPort(Protocol):
+    """Kubernetes Events about the pods the agent records (what users see in ``kubectl describe``)."""
+
+    def recording(self, container: WiredContainer, node: str) -> None: ...
 
 
 class Sources(Protocol):
@@ -54,8 +60,9 @@ class Settings:
 class Agent:
     def __init__(self, settings: Settings, sources: Sources, installer: ProfileInstaller,
                  runtime: ContainerRuntime, tracer_factory: TracerFactory, status: reporting.StatusClient,
-                 clock: Callable[[], float] = time.time) -> None:
+                 events: EventPort, clock: Callable[[], float] = time.time) -> None:
         self.settings, self.sources, self.installer, self.runtime = settings, sources, installer, runtime
+        self.events = events
         self.status, self.clock = status, clock
         self.recording = Recording(settings.state_dir / "windows", tracer_factory)
         self.audit: AuditSource | None = None
@@ -78,12 +85,16 @@ class Agent:
         profiles = self.sources.armor_profiles()
         self._install(profiles)
         windows = [w for w in map(window_of, profiles) if w is not None] if self.settings.modeling else []
-        containers = wired_containers(self.sources.pods(), self.settings.node)
+        pods = self.sources.pods()
+        containers = wired_containers(pods, self.settings.node)
         current = plan(windows, containers, now, self.reported())
+        log.debug("Planned pods=%d wired=%d targets=%d tracing=%s", len(pods), len(containers),
+                  len(current.targets), current.tracing)
         open_windows = {w.key: w for w in windows if w.open_at(now)}
         for uid in self.recording.drop_except({w.uid for w in windows}):
             log.info("Dropped the recording of a deleted ArmorProfile window=%s", uid)
-        self.recording.sync(current, open_windows, self.runtime.cgroup_of)
+        for container_id in self.recording.sync(current, open_windows, self.runtime.cgroup_of):
+            self.events.recording(current.targets[container_id][1], self.settings.node)
         for window in current.due:
             self._deliver(window)
         return current.next_change

@@ -10,6 +10,7 @@ loses nothing that was saved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -65,20 +66,66 @@ def load(path: str, name: str, options: Options = DEFAULT_OPTIONS) -> Aggregator
 
 
 class DurableAggregator:
-    """An aggregator that saves itself every ``every`` events and on ``save()``."""
+    """An aggregator whose every event survives the agent's death: a journal plus snapshots.
+
+    Each event is appended to ``PATH.journal`` (one JSON line, flushed to the kernel at once, so a
+    killed process loses nothing; ``fsync`` comes with each snapshot). Every ``every`` events, and on
+    ``save()``, the aggregate is snapshotted atomically and the journal emptied. Restoring loads the
+    snapshot and replays the journal; a torn last line (the process died mid-write) is skipped.
+    """
 
     def __init__(self, path: str, name: str, options: Options = DEFAULT_OPTIONS, every: int = 1000) -> None:
         self.path = path
         self.every = every
         self.aggregator = load(path, name, options)
-        self._unsaved = 0
+        self._unsaved = self._replay(self.journal_path)
+        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115 (lives with self)
+        if self._journal.tell() > 0:
+            self._journal.write("\n")  # end a line torn by a crash; blank lines are skipped
+
+    @property
+    def journal_path(self) -> str:
+        return self.path + ".journal"
+
+    def _replay(self, journal: str) -> int:
+        try:
+            fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return 0
+        except OSError as error:
+            raise SnapshotError(f"cannot read journal {journal}: {error.strerror}") from error
+        replayed = 0
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a crash
+                if isinstance(event, dict):
+                    self.aggregator.add(event)
+                    replayed += 1
+        return replayed
 
     def add(self, event: Mapping[str, Any]) -> None:
         self.aggregator.add(event)
+        self._journal.write(json.dumps(event, separators=(",", ":")) + "\n")
+        self._journal.flush()
         self._unsaved += 1
         if self._unsaved >= self.every:
             self.save()
 
     def save(self) -> None:
         save(self.path, self.aggregator)
+        self._journal.truncate(0)
+        self._journal.seek(0)
         self._unsaved = 0
+
+    def close(self) -> None:
+        self._journal.close()
+
+    def remove(self) -> None:
+        """Delete the snapshot and the journal (the window was delivered or dropped)."""
+        self.close()
+        for path in (self.path, self.journal_path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
+import logging
 import pathlib
+import secrets
 from typing import Any
 
 from kubernetes import client
@@ -21,6 +24,7 @@ from agent.containers import CriRuntime
 from agent.installing import ProfileInstaller
 from agent.recording import Sink
 from agent.running import Agent, Settings
+from agent.windows import WiredContainer
 from api.names import (
     ARMOR_PROFILES,
     GROUP,
@@ -34,6 +38,7 @@ from api.names import (
 from controller.informers import Informer
 
 config: Any = _config
+log = logging.getLogger(__name__)
 
 
 def api_client(kubeconfig: str | None) -> client.ApiClient:
@@ -83,6 +88,32 @@ class InformerSources:
 
     def pods(self) -> list[dict[str, Any]]:
         return list(self.pod_informer.cache.values())
+
+
+class PodEvents:
+    """Posts a core/v1 Event on a pod when one of its containers starts being recorded."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+
+    def recording(self, container: WiredContainer, node: str) -> None:
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "metadata": {"name": f"{container.pod_name}.{secrets.token_hex(8)}",
+                         "namespace": container.pod_namespace},
+            "involvedObject": {"kind": "Pod", "apiVersion": "v1", "namespace": container.pod_namespace,
+                               "name": container.pod_name,
+                               "fieldPath": f"spec.containers{{{container.name}}}"},
+            "reason": "Recording", "type": "Normal", "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now,
+            "message": f"varmor-agent on {node} records container {container.name} for {container.profile}",
+            "source": {"component": "varmor-agent", "host": node},
+        }
+        try:
+            self.core.create_namespaced_event(container.pod_namespace, event)
+        except client.ApiException as error:
+            log.warning("Could not record an Event pod=%s/%s status=%s", container.pod_namespace,
+                        container.pod_name, error.status)
 
 
 def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -> Any:
@@ -135,7 +166,8 @@ def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, li
         GROUP, VERSION, ARMOR_PROFILES, **kw), lambda _kind, _obj: changed())
     pods = Informer("pods", pods_on_node, lambda _kind, _obj: changed())
     agent = Agent(settings, InformerSources(profiles, pods),
-                  ProfileInstaller(seccomp_root, apparmor_dir), node_runtime, SupervisedTracer, status)
+                  ProfileInstaller(seccomp_root, apparmor_dir), node_runtime, SupervisedTracer, status,
+                  PodEvents(core))
     agent_ref.append(agent)
     readiness = cli.Readiness(args.readinessPort)
     readiness.start()

@@ -96,11 +96,11 @@ def test_a_dead_tracer_is_restarted_with_its_targets(tmp_path: pathlib.Path) -> 
     assert list(FakeTracer.started[1].targets) == [target_name(C1.container_id)]
 
 
-def test_a_restarted_agent_resumes_the_window_from_its_snapshot(tmp_path: pathlib.Path) -> None:
+def test_a_killed_agent_resumes_the_window_from_its_journal(tmp_path: pathlib.Path) -> None:
     first = recording(tmp_path)
     first.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
     first.on_event(file_event(target_name(C1.container_id), "/root/c1"))
-    first.save_all()  # what the agent does on SIGTERM
+    # SIGKILL: no save, no close; only what reached the kernel's page cache survives.
     second = recording(tmp_path)
     second.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
     second.on_event(file_event(target_name(C1.container_id), "/etc/shadow"))
@@ -113,7 +113,7 @@ def test_a_deleted_armor_profile_drops_its_recording_and_snapshot(tmp_path: path
     rec.save_all()
     assert list(tmp_path.glob("*.snapshot"))
     assert rec.drop_except(set()) == ["uid-1"]
-    assert not list(tmp_path.glob("*.snapshot"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_audit_record_named_by_profile_lands_in_that_profiles_open_window(tmp_path: pathlib.Path) -> None:
@@ -124,3 +124,18 @@ def test_an_audit_record_named_by_profile_lands_in_that_profiles_open_window(tmp
     rec.on_event(event)
     rec.on_event(file_event("varmor-some-other-profile", "/etc/hosts"))
     assert [f.path for f in rec.finish(WINDOW).apparmor.files] == ["/var/log/app.log"]
+
+
+def test_a_torn_last_journal_line_is_skipped(tmp_path: pathlib.Path) -> None:
+    first = recording(tmp_path)
+    first.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
+    first.on_event(file_event(target_name(C1.container_id), "/root/c1"))
+    [journal] = tmp_path.glob("*.journal")
+    with journal.open("a") as handle:
+        handle.write('{"v": 1, "kind": "file", "target": "c')  # died mid-write
+    second = recording(tmp_path)
+    second.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
+    second.on_event(file_event(target_name(C1.container_id), "/etc/shadow"))
+    third = recording(tmp_path)  # killed again: the line after the torn one is whole
+    third.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
+    assert sorted(f.path for f in third.finish(WINDOW).apparmor.files) == ["/etc/shadow", "/root/c1"]

@@ -117,6 +117,13 @@ def wired_pods(kube: Kube, namespace: str, count: int) -> list[Any] | None:
     return pods
 
 
+def recording_events(kube: Kube, namespace: str, pod: str, container: str) -> int:
+    """How many times an agent said it records ``container`` of ``pod`` (Events, reason Recording)."""
+    events = kube.core.list_namespaced_event(namespace).items
+    return sum(1 for e in events if e.reason == "Recording" and e.involved_object.name == pod
+               and e.involved_object.field_path == f"spec.containers{{{container}}}")
+
+
 def exec_in(kube: Kube, namespace: str, pod: str, container: str, *command: str) -> str:
     code, output = kubectl_on_tty(kube, "exec", "-n", namespace, pod, "-c", container, "-it", "--", *command)
     assert code == 0, output
@@ -136,12 +143,15 @@ def test_the_guide_is_modeled_by_the_agents_and_completed_by_the_manager(
     default = eventually(lambda: wired_pods(kube, "default", 2), timeout=180)[0].metadata.name
     demo = eventually(lambda: wired_pods(kube, "demo", 2), timeout=180)[1].metadata.name
 
+    eventually(lambda: recording_events(kube, "default", default, "c0"), timeout=120)
+    eventually(lambda: recording_events(kube, "demo", demo, "c1"), timeout=120)
     exec_in(kube, "default", default, "c0", "cat", "/etc/shadow")
     exec_in(kube, "default", default, "c0", "bash", "-c", "unshare -Un id")
     # The agent of the demo pod's node is killed mid-window and started again: its snapshot survives.
     demo_node = kube.core.read_namespaced_pod(demo, "demo").spec.node_name
     agents[demo_node].stop(signal.SIGKILL)
     agents[demo_node].start()
+    eventually(lambda: recording_events(kube, "demo", demo, "c1") == 2, timeout=120)
     exec_in(kube, "demo", demo, "c0", "bash", "-c", f"echo {demo}/c0 > /root/c0")
     exec_in(kube, "demo", demo, "c0", "cat", "/root/c0")
     exec_in(kube, "demo", demo, "c1", "bash", "-c", f"echo {demo}/c1 > /root/c1")
@@ -161,6 +171,7 @@ def test_the_guide_is_modeled_by_the_agents_and_completed_by_the_manager(
                  "capability sys_admin,"):
         assert rule in apparmor, apparmor
     assert "/root/c0" not in apparmor
+    assert recording_events(kube, "demo", demo, "c0") == 0  # opted out: never recorded
     for foreign in ("python", "app.py", "localcluster", "/work/"):
         assert foreign not in apparmor, apparmor
     encoded = kube.kubectl("get", "ArmorProfileModel", "-n", "varmor", PROFILE, "-o",
