@@ -24,6 +24,7 @@ import os
 import pathlib
 import pty
 import select
+import shlex
 import shutil
 import socket
 import subprocess
@@ -324,8 +325,18 @@ class Guide:
                      for ns in ("default", "demo")}
         self.show(self.kubectl("get", "Pods", "-A", "-l", "app=demo-4"))
 
+    def recorded(self, namespace: str, pod: str, container: str) -> bool:
+        """An agent said it records the container (an Event, reason Recording)."""
+        events = self.json("get", "events", "-n", namespace)["items"]
+        field = f"spec.containers{{{container}}}"
+        return any(e.get("reason") == "Recording" and e["involvedObject"].get("name") == pod
+                   and e["involvedObject"].get("fieldPath") == field for e in events)
+
     def behave(self) -> None:
         default, demo = self.pods["default"][0], self.pods["demo"][1]
+        for namespace, pod, container in (("default", default, "c0"), ("demo", demo, "c1")):
+            recorded = functools.partial(self.recorded, namespace, pod, container)
+            self.wait(f"the agent to record {pod}/{container}", recorded, timeout=180)
         commands = [
             ("default", default, "c0", ["cat", "/etc/shadow"]),
             ("default", default, "c0", ["bash", "-c", "unshare -Un id"]),
@@ -335,7 +346,7 @@ class Guide:
             ("demo", demo, "c1", ["cat", "/root/c1"]),
         ]
         for namespace, pod, container, command in commands:
-            self.out(f"    $ kubectl exec -n {namespace} {pod} -c {container} -it -- {' '.join(command)}")
+            self.out(f"    $ kubectl exec -n {namespace} {pod} -c {container} -it -- {shlex.join(command)}")
             self.show(self.on_tty("exec", "-n", namespace, pod, "-c", container, "-it", "--", *command))
 
     def complete(self) -> None:
@@ -355,7 +366,8 @@ class Guide:
                                "jsonpath={.data.profile.seccompContent}")
         self.out("    $ kubectl get ArmorProfileModel -n varmor $profile_name"
                  " -o jsonpath='{.data.profile.seccompContent}' | base64 -d | jq")
-        self.show(json.dumps(json.loads(base64.b64decode(seccomp)), indent=2))
+        text = base64.b64decode(seccomp).decode()
+        self.show(json.dumps(json.loads(text), indent=2) if text else "(empty: no syscall was recorded)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
