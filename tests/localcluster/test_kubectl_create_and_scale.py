@@ -167,3 +167,25 @@ def test_pod_and_service_creates_return_a_status(kube: Kube) -> None:
     )
     assert svc.status.load_balancer is not None
     assert svc.spec.cluster_ip.startswith("10.") and svc.spec.ports[0].target_port == 80
+
+
+def test_a_strategic_patch_of_service_ports_merges_on_the_port_number(kube: Kube) -> None:
+    ns = kube.namespace("svcpatch")
+    spec = {"ports": [{"name": "http", "port": 80}], "selector": {"app": "x"}}
+    kube.core.create_namespaced_service(ns, {"metadata": {"name": "s"}, "spec": spec})
+    patched = kube.core.patch_namespaced_service(
+        "s", ns, {"spec": {"ports": [{"name": "alt", "port": 8080}]}}
+    )
+    assert sorted(p.port for p in patched.spec.ports) == [80, 8080]
+
+
+def test_errors_are_written_as_the_real_server_writes_them(kube: Kube) -> None:
+    ns = kube.namespace("errors")
+    kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "twice"}})
+    with pytest.raises(ApiException) as err:
+        kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "twice"}})
+    assert err.value.body == (
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+        '"message":"configmaps \\"twice\\" already exists","reason":"AlreadyExists",'
+        '"details":{"name":"twice","kind":"configmaps"},"code":409}\n'
+    )
