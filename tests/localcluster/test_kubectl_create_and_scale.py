@@ -189,3 +189,18 @@ def test_errors_are_written_as_the_real_server_writes_them(kube: Kube) -> None:
         '"message":"configmaps \\"twice\\" already exists","reason":"AlreadyExists",'
         '"details":{"name":"twice","kind":"configmaps"},"code":409}\n'
     )
+
+
+def test_kubectl_get_prints_job_cronjob_and_binding_columns(kube: Kube) -> None:
+    ns = kube.namespace("cols")
+    kube.kubectl(
+        "create", "cronjob", "tick", "-n", ns, "--image=debian:10", "--schedule=*/5 * * * *", "--", "true"
+    )
+    kube.kubectl(
+        "create", "rolebinding", "rb", "-n", ns, "--clusterrole=view", f"--serviceaccount={ns}:default"
+    )
+    assert kube.kubectl("get", "cronjobs", "-n", ns).split("\n")[1].split()[:3] == ["tick", "*/5", "*"]
+    assert "ClusterRole/view" in kube.kubectl("get", "rolebindings", "-n", ns)
+    kube.kubectl("create", "job", "j", "-n", ns, "--image=debian:10", "--", "/bin/sh", "-c", "exit 0")
+    header = kube.kubectl("get", "jobs", "-n", ns).split("\n")[0].split()
+    assert header == ["NAME", "STATUS", "COMPLETIONS", "AGE"]
