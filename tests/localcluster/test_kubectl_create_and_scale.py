@@ -204,3 +204,15 @@ def test_kubectl_get_prints_job_cronjob_and_binding_columns(kube: Kube) -> None:
     kube.kubectl("create", "job", "j", "-n", ns, "--image=debian:10", "--", "/bin/sh", "-c", "exit 0")
     header = kube.kubectl("get", "jobs", "-n", ns).split("\n")[0].split()
     assert header == ["NAME", "STATUS", "COMPLETIONS", "AGE"]
+
+
+def test_discovery_lists_the_scale_and_token_subresources(kube: Kube) -> None:
+    core = {r.name: r for r in kube.core.get_api_resources().resources}
+    apps = {r.name: r for r in kube.apps.get_api_resources().resources}
+    assert core["serviceaccounts/token"].kind == "TokenRequest"
+    assert core["replicationcontrollers/scale"].group == "autoscaling"
+    assert apps["deployments/scale"].kind == "Scale" and apps["deployments/scale"].verbs == [
+        "get",
+        "patch",
+        "update",
+    ]
