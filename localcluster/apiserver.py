@@ -14,7 +14,7 @@ import random
 import uuid
 from typing import Any
 
-from localcluster import admission, applying, creation, defaults, scaling
+from localcluster import admission, applying, creation, defaults, scaling, tokens
 from localcluster.errors import ApiError, bad_request, conflict
 from localcluster.patches import apply_patch
 from localcluster.resources import Registry, Resource, crd_resources
@@ -49,6 +49,7 @@ class ApiServer:
         self.registry = registry
         self.webhooks = webhooks
         self.graceful_pods = False
+        self.authority: tokens.Authority | None = None  # set by the cluster; kubelets sign pod tokens
 
     def res(self, group: str, plural: str) -> Resource:
         return self.registry.by_key(group, plural)

@@ -137,6 +137,7 @@ class Cluster:
         self.webhooks = admission.WebhookClient(self._resolve_service)
         self.api = ApiServer(self.store, Registry(), self.webhooks)
         self.api.graceful_pods = True
+        self.api.authority = self.authority
         self.manager = ControllerManager(self.store)
         self.kubelets: list[Kubelet] = []
         self.url = ""

@@ -62,6 +62,12 @@ def _resource_entries(res: Resource) -> list[dict[str, Any]]:
                 "verbs": ["get", "patch", "update"],
             }
         )
+    return out + _extra_subresources(res)
+
+
+def _extra_subresources(res: Resource) -> list[dict[str, Any]]:
+    """Subresources of another kind: ``<plural>/scale`` (Scale) and ``serviceaccounts/token``."""
+    out: list[dict[str, Any]] = []
     if res.key in scaling.SCALABLE:
         out.append(
             {

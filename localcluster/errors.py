@@ -19,16 +19,20 @@ class ApiError(Exception):
         self.details = details or {}
 
     def body(self) -> dict[str, Any]:
-        return {
+        details = {k: v for k, v in self.details.items() if v not in ("", None)}
+        body = {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "details": self.details,
+            "details": details,
             "code": self.code,
         }
+        if not self.reason:
+            del body["reason"]
+        return body
 
 
 def not_found(group: str, plural: str, name: str) -> ApiError:

@@ -95,7 +95,9 @@ class Handlers:
         try:
             return await self._dispatch(request)
         except ApiError as e:
-            return web.json_response(e.body(), status=e.code)
+            # As kube-apiserver writes it (Go's encoder): compact, with a trailing newline.
+            text = json.dumps(e.body(), separators=(",", ":")) + "\n"
+            return web.Response(text=text, status=e.code, content_type="application/json")
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path, method = request.path.rstrip("/") or "/", request.method

@@ -92,6 +92,8 @@ def strategic_merge(target: Any, patch: Any, field: str | None = None) -> Any:
             base = list(target or [])
             return base + [x for x in patch if x not in base]
         mkey = SMP_MERGE_KEYS.get(field or "")
+        if field == "ports" and all(isinstance(x, dict) and "containerPort" not in x for x in patch):
+            mkey = "port"  # a Service's ports merge on ``port``, a container's on ``containerPort``
         if mkey and all(isinstance(x, dict) for x in patch):
             return _smp_keyed_list(target, patch, mkey)
     return copy.deepcopy(patch)

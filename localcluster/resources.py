@@ -83,6 +83,7 @@ BUILTINS = (
         "ValidatingWebhookConfiguration",
         False,
     ),
+    _builtin("apiregistration.k8s.io", "apiservices", "APIService", False, (), True),
     _review("authentication.k8s.io", "tokenreviews", "TokenReview"),
     _review("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview"),
     _review("authorization.k8s.io", "subjectaccessreviews", "SubjectAccessReview"),

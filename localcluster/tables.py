@@ -55,6 +55,13 @@ def _restarts(obj: Obj) -> int:
     return sum(int(s.get("restartCount", 0)) for s in obj.get("status", {}).get("containerStatuses") or [])
 
 
+def _job_status(obj: Obj) -> str:
+    for cond in obj.get("status", {}).get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return str(cond["type"])
+    return "Suspended" if obj.get("spec", {}).get("suspend") else "Running"
+
+
 def _node_status(obj: Obj) -> str:
     ready = [c for c in obj.get("status", {}).get("conditions") or [] if c.get("type") == "Ready"]
     return "Ready" if ready and ready[0].get("status") == "True" else "NotReady"
@@ -142,6 +149,36 @@ BUILTIN_COLUMNS: dict[str, list[tuple[str, str, Cell]]] = {
         ("Age", S, _age),
     ],
     "Lease": [("Holder", S, _path("spec.holderIdentity")), ("Age", S, _age)],
+    "Job": [
+        ("Status", S, _job_status),
+        (
+            "Completions",
+            S,
+            lambda o: f"{dotted(o, 'status.succeeded') or 0}/{dotted(o, 'spec.completions') or 1}",
+        ),
+        ("Age", S, _age),
+    ],
+    "CronJob": [
+        ("Schedule", S, _path("spec.schedule")),
+        ("Suspend", S, lambda o: str(bool(dotted(o, "spec.suspend") == "True"))),
+        ("Active", N, lambda o: len(o.get("status", {}).get("active") or [])),
+        ("Age", S, _age),
+    ],
+    "ReplicationController": [
+        ("Desired", N, _path("spec.replicas", 0)),
+        ("Current", N, _path("status.replicas", 0)),
+        ("Ready", N, _path("status.readyReplicas", 0)),
+        ("Age", S, _age),
+    ],
+    "ServiceAccount": [("Secrets", N, lambda o: len(o.get("secrets") or [])), ("Age", S, _age)],
+    "RoleBinding": [
+        ("Role", S, lambda o: f"{dotted(o, 'roleRef.kind')}/{dotted(o, 'roleRef.name')}"),
+        ("Age", S, _age),
+    ],
+    "ClusterRoleBinding": [
+        ("Role", S, lambda o: f"{dotted(o, 'roleRef.kind')}/{dotted(o, 'roleRef.name')}"),
+        ("Age", S, _age),
+    ],
     "Event": [
         ("Last Seen", S, lambda o: age(o.get("lastTimestamp") or o.get("eventTime"))),
         ("Type", S, _path("type")),

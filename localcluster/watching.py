@@ -125,8 +125,11 @@ async def serve_watch(
     bookmark_interval: float,
 ) -> web.StreamResponse:
     query = request.query
+    try:
+        timeout = float(query.get("timeoutSeconds") or random.randint(1800, 3600))
+    except ValueError as e:
+        raise bad_request(f"invalid timeoutSeconds {query.get('timeoutSeconds')!r}") from e
     watcher, initial, expired = subscribe(store, res, namespace, name, query)
-    timeout = float(query.get("timeoutSeconds") or random.randint(1800, 3600))
     bookmarks = query.get("allowWatchBookmarks") in ("1", "true")
     render: Render = lambda obj: obj  # noqa: E731
     if tables.wants_table(request.headers.get("Accept")):

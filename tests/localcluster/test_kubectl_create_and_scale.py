@@ -167,3 +167,52 @@ def test_pod_and_service_creates_return_a_status(kube: Kube) -> None:
     )
     assert svc.status.load_balancer is not None
     assert svc.spec.cluster_ip.startswith("10.") and svc.spec.ports[0].target_port == 80
+
+
+def test_a_strategic_patch_of_service_ports_merges_on_the_port_number(kube: Kube) -> None:
+    ns = kube.namespace("svcpatch")
+    spec = {"ports": [{"name": "http", "port": 80}], "selector": {"app": "x"}}
+    kube.core.create_namespaced_service(ns, {"metadata": {"name": "s"}, "spec": spec})
+    patched = kube.core.patch_namespaced_service(
+        "s", ns, {"spec": {"ports": [{"name": "alt", "port": 8080}]}}
+    )
+    assert sorted(p.port for p in patched.spec.ports) == [80, 8080]
+
+
+def test_errors_are_written_as_the_real_server_writes_them(kube: Kube) -> None:
+    ns = kube.namespace("errors")
+    kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "twice"}})
+    with pytest.raises(ApiException) as err:
+        kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "twice"}})
+    assert err.value.body == (
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+        '"message":"configmaps \\"twice\\" already exists","reason":"AlreadyExists",'
+        '"details":{"name":"twice","kind":"configmaps"},"code":409}\n'
+    )
+
+
+def test_kubectl_get_prints_job_cronjob_and_binding_columns(kube: Kube) -> None:
+    ns = kube.namespace("cols")
+    kube.kubectl(
+        "create", "cronjob", "tick", "-n", ns, "--image=debian:10", "--schedule=*/5 * * * *", "--", "true"
+    )
+    kube.kubectl(
+        "create", "rolebinding", "rb", "-n", ns, "--clusterrole=view", f"--serviceaccount={ns}:default"
+    )
+    assert kube.kubectl("get", "cronjobs", "-n", ns).split("\n")[1].split()[:3] == ["tick", "*/5", "*"]
+    assert "ClusterRole/view" in kube.kubectl("get", "rolebindings", "-n", ns)
+    kube.kubectl("create", "job", "j", "-n", ns, "--image=debian:10", "--", "/bin/sh", "-c", "exit 0")
+    header = kube.kubectl("get", "jobs", "-n", ns).split("\n")[0].split()
+    assert header == ["NAME", "STATUS", "COMPLETIONS", "AGE"]
+
+
+def test_discovery_lists_the_scale_and_token_subresources(kube: Kube) -> None:
+    core = {r.name: r for r in kube.core.get_api_resources().resources}
+    apps = {r.name: r for r in kube.apps.get_api_resources().resources}
+    assert core["serviceaccounts/token"].kind == "TokenRequest"
+    assert core["replicationcontrollers/scale"].group == "autoscaling"
+    assert apps["deployments/scale"].kind == "Scale" and apps["deployments/scale"].verbs == [
+        "get",
+        "patch",
+        "update",
+    ]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
+
+import pytest
 
 from tests.localcluster.support import Kube, eventually
 
@@ -42,3 +47,11 @@ def test_describe_node_shows_capacity_and_real_percentages(kube: Kube) -> None:
     assert "Capacity:" in out and "Failed to get lease" not in out
     allocated = out.split("Allocated resources:", 1)[1]
     assert "cpu                0 (0%)" in allocated or "(0%)" in allocated
+
+
+def test_a_watch_with_a_bad_timeout_is_a_clear_400(kube: Kube) -> None:
+    url = f"{kube.api.configuration.host}/api/v1/configmaps?watch=true&timeoutSeconds=soon"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, timeout=10)
+    assert err.value.code == 400
+    assert "invalid timeoutSeconds" in json.loads(err.value.read())["message"]
