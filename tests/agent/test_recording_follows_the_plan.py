@@ -139,3 +139,15 @@ def test_a_torn_last_journal_line_is_skipped(tmp_path: pathlib.Path) -> None:
     third = recording(tmp_path)  # killed again: the line after the torn one is whole
     third.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
     assert sorted(f.path for f in third.finish(WINDOW).apparmor.files) == ["/etc/shadow", "/root/c1"]
+
+
+def test_a_rollout_keeps_the_old_pods_data_and_records_the_new_ones(tmp_path: pathlib.Path) -> None:
+    rec = recording(tmp_path)
+    rec.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
+    rec.on_event(file_event(target_name(C1.container_id), "/root/old"))
+    new = WiredContainer("b" * 64, WINDOW.profile, "demo", "demo-4-y", "c1")
+    rolled = Plan(targets={new.container_id: (WINDOW.key, new)}, tracing=True, due=(), next_change=1800.0)
+    assert rec.sync(rolled, {WINDOW.key: WINDOW}, cgroup_of) == [new.container_id]
+    assert list(FakeTracer.started[0].targets) == [target_name(new.container_id)]
+    rec.on_event(file_event(target_name(new.container_id), "/root/new"))
+    assert sorted(f.path for f in rec.finish(WINDOW).apparmor.files) == ["/root/new", "/root/old"]
