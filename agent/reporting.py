@@ -106,7 +106,7 @@ def deliver(client: StatusClient, path: str, body: Mapping[str, Any], stop: thre
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(DeliveryError), stop=give_up,
-        wait=tenacity.wait_exponential_jitter(initial=0.5, max=max_wait, jitter=0.5),
+        wait=tenacity.wait_exponential_jitter(multiplier=0.5, max=max_wait, jitter=0.5),
         sleep=lambda seconds: _pause(stop, seconds), before_sleep=before_sleep, reraise=True)
     try:
         retrying(client.post, path, body)
