@@ -93,11 +93,18 @@ class Agent:
         open_windows = {w.key: w for w in windows if w.open_at(now)}
         for uid in self.recording.drop_except({w.uid for w in windows}):
             log.info("Dropped the recording of a deleted ArmorProfile window=%s", uid)
+        self._forget_marks({str((p.get("metadata") or {}).get("uid", "")) for p in profiles})
         for container_id in self.recording.sync(current, open_windows, self.runtime.cgroup_of):
             self.events.recording(current.targets[container_id][1], self.settings.node)
         for window in current.due:
             self._deliver(window)
         return current.next_change
+
+    def _forget_marks(self, live: set[str]) -> None:
+        """Delivery marks of ArmorProfiles that are gone: their windows can never be due again."""
+        for mark in self.reported_dir.iterdir():
+            if mark.name not in live and mark.name not in self.deliveries:
+                mark.unlink(missing_ok=True)
 
     def _install(self, profiles: list[dict[str, Any]]) -> None:
         seen = {}
