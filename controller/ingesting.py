@@ -41,7 +41,7 @@ class _Waiter:
 
 class Ingestor:
     def __init__(self, cluster: Cluster, models: ModelStore,
-                 on_stored: Callable[[Report, dict[str, Any]], None] | None = None) -> None:
+                 on_stored: Callable[[list[Report]], None] | None = None) -> None:
         self.cluster = cluster
         self.models = models
         self.on_stored = on_stored
@@ -89,16 +89,25 @@ class Ingestor:
                 if not group:
                     self._writing.discard(key)
                     return
+            stored = False
             try:
-                stored = self._write(group[0].report, [w.report for w in group])
-                if self.on_stored is not None:
-                    for waiter in group:
-                        self.on_stored(waiter.report, stored)
+                self._write(group[0].report, [w.report for w in group])
+                stored = True
             except BaseException as error:
                 for waiter in group:
                     waiter.error = error
             for waiter in group:
                 waiter.done.set()
+            if stored and self.on_stored is not None:
+                self._notify([w.report for w in group])
+
+    def _notify(self, reports: list[Report]) -> None:
+        """Tell the caller's hook (Events) after the waiters are answered; a failing hook loses nothing."""
+        assert self.on_stored is not None
+        try:
+            self.on_stored(reports)
+        except Exception as error:
+            log.warning("Could not report stored reports error=%r", error)
 
     def _write(self, first: Report, reports: list[Report]) -> dict[str, Any]:
         for _ in range(CONFLICT_RETRIES):

@@ -39,12 +39,13 @@ def missing(error: ApiException) -> bool:
 class Cluster:
     """Typed-enough access to policies, ArmorProfiles, models, workloads, nodes and Events."""
 
-    def __init__(self, api: client.ApiClient, install_namespace: str) -> None:
+    def __init__(self, api: client.ApiClient, install_namespace: str, agents: int = 0) -> None:
         self.api = api
         self.custom: Any = client.CustomObjectsApi(api)
         self.core: Any = client.CoreV1Api(api)
         self.apps: Any = client.AppsV1Api(api)
         self.install_namespace = install_namespace
+        self.agents = agents
 
     # -- policies
     def get_policy(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -118,7 +119,9 @@ class Cluster:
 
     # -- agents, nodes, workloads, events
     def desired_agents(self) -> int:
-        """The agent DaemonSet's ``desiredNumberScheduled``; the node count without one (out of cluster)."""
+        """``--agents``, else the agent DaemonSet's ``desiredNumberScheduled``, else the node count."""
+        if self.agents:
+            return self.agents
         try:
             agent = self.apps.read_namespaced_daemon_set(AGENT_DAEMONSET, self.install_namespace)
             return int((agent.status and agent.status.desired_number_scheduled) or 0)

@@ -185,7 +185,7 @@ def test_two_nodes_reports_merge_and_the_duration_patch_completes_the_policy(
         assert f"\n  {rule}\n" in apparmor, apparmor
     assert "unshare" in json.loads(guide("seccompContent"))["syscalls"][1]["names"]
     events = kube.core.list_namespaced_event("default").items
-    assert {"ModelingStarted", "ModelingCompleted"} <= {e.reason for e in events}
+    assert {"ModelingStarted", "NodeReported", "ModelingCompleted"} <= {e.reason for e in events}
 
 
 def test_the_model_can_be_exported_with_a_token(world: tuple[Kube, ManagerProcess]) -> None:
