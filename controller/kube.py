@@ -24,6 +24,7 @@ from api.names import (
     GROUP,
     RESOURCES,
     VARMOR_CLUSTER_POLICY,
+    VARMOR_POLICY,
     VERSION,
 )
 
@@ -59,6 +60,16 @@ class Cluster:
                 return None
             raise
 
+    def policy_phases(self) -> dict[str, int]:
+        """How many VarmorPolicies and VarmorClusterPolicies are in each phase ("" before the first)."""
+        counts: dict[str, int] = {}
+        for kind in (VARMOR_POLICY, VARMOR_CLUSTER_POLICY):
+            listed = self.custom.list_cluster_custom_object(GROUP, VERSION, RESOURCES[kind][0])
+            for item in listed.get("items") or []:
+                phase = str((item.get("status") or {}).get("phase") or "")
+                counts[phase] = counts.get(phase, 0) + 1
+        return counts
+
     def patch_policy_status(self, kind: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         plural, body = RESOURCES[kind][0], {"status": dict(status)}
         if kind == VARMOR_CLUSTER_POLICY:
@@ -87,9 +98,13 @@ class Cluster:
             GROUP, VERSION, meta["namespace"], plural, meta["name"], dict(obj)))
 
     def replace_status(self, plural: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT the status subresource (resourceVersion-checked); the rest of ``obj`` is not sent, since
+        the API server ignores it there and a model's data can be large."""
         meta = obj["metadata"]
+        body = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": meta,
+                "status": obj.get("status") or {}}
         return dict(self.custom.replace_namespaced_custom_object_status(
-            GROUP, VERSION, meta["namespace"], plural, meta["name"], dict(obj)))
+            GROUP, VERSION, meta["namespace"], plural, meta["name"], body))
 
     def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(

@@ -51,4 +51,4 @@ def status_app(settings: ManagerSettings) -> Flask:
     models = ModelStore(kube, settings.apm_dir)
     ingest = Ingestor(kube, models, lambda reports: _reported(kube, settings, reports))
     return create_app(StatusSettings(settings.max_report_bytes), TokenReviewer(kube.api), ingest,
-                      ModelExports(models), _classify)
+                      ModelExports(models), _classify, kube.policy_phases)
