@@ -11,6 +11,8 @@ lost and nothing is counted twice.
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +50,8 @@ class Ingestor:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], list[_Waiter]] = {}
         self._writing: set[tuple[str, str]] = set()
+        self._stored: queue.Queue[list[Report]] = queue.Queue(maxsize=10000)
+        self._notifier_pid = 0  # the thread is started in the serving process (after a fork)
 
     def _profile(self, report: Report) -> dict[str, Any]:
         profile = self.cluster.get(ARMOR_PROFILES, report.namespace, report.profile)
@@ -99,15 +103,27 @@ class Ingestor:
             for waiter in group:
                 waiter.done.set()
             if stored and self.on_stored is not None:
-                self._notify([w.report for w in group])
+                self._start_notifier()
+                try:
+                    self._stored.put_nowait([w.report for w in group])
+                except queue.Full:
+                    log.warning("Dropped a stored-reports notification (queue full)")
 
-    def _notify(self, reports: list[Report]) -> None:
-        """Tell the caller's hook (Events) after the waiters are answered; a failing hook loses nothing."""
+    def _start_notifier(self) -> None:
+        with self._lock:
+            if self._notifier_pid != os.getpid():
+                self._notifier_pid = os.getpid()
+                threading.Thread(target=self._notify_loop, name="stored-reports", daemon=True).start()
+
+    def _notify_loop(self) -> None:
+        """Tell the hook (Events) off the write path; a failing hook loses no report."""
         assert self.on_stored is not None
-        try:
-            self.on_stored(reports)
-        except Exception as error:
-            log.warning("Could not report stored reports error=%r", error)
+        while True:
+            reports = self._stored.get()
+            try:
+                self.on_stored(reports)
+            except Exception as error:
+                log.warning("Could not report stored reports error=%r", error)
 
     def _write(self, first: Report, reports: list[Report]) -> dict[str, Any]:
         for _ in range(CONFLICT_RETRIES):
