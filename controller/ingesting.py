@@ -4,7 +4,8 @@ Reports for one profile are written in groups (group commit): the first caller f
 the writer, takes every report waiting for that profile, merges them into the model with
 ``reports.merge_report``, stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
 (reported nodes of this window), retrying on conflicts, and wakes every caller of the group with the
-outcome. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
+outcome. The last stored model is kept and written back with its resourceVersion, so a model someone
+else changed meanwhile (the controller finishing it, an import) is a conflict and is read again. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
 lost and nothing is counted twice.
 """
 
@@ -14,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +30,7 @@ from controller.windows import window_id
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 8
+WINDOW_TTL = 2.0
 
 
 class UnknownProfile(LookupError):
@@ -52,6 +55,8 @@ class Ingestor:
         self._writing: set[tuple[str, str]] = set()
         self._stored: queue.Queue[list[Report]] = queue.Queue(maxsize=10000)
         self._notifier_pid = 0  # the thread is started in the serving process (after a fork)
+        self._models: dict[tuple[str, str], dict[str, Any]] = {}  # last stored, written under _writing
+        self._windows: dict[tuple[str, str], tuple[str, float]] = {}
 
     def _profile(self, report: Report) -> dict[str, Any]:
         profile = self.cluster.get(ARMOR_PROFILES, report.namespace, report.profile)
@@ -125,21 +130,33 @@ class Ingestor:
             except Exception as error:
                 log.warning("Could not report stored reports error=%r", error)
 
+    def _window(self, report: Report) -> str:
+        """The ArmorProfile's uid (the window), re-read at most every ``WINDOW_TTL`` seconds."""
+        key, now = (report.namespace, report.profile), time.monotonic()
+        cached = self._windows.get(key)
+        if cached is None or cached[1] < now:
+            cached = (window_id(self._profile(report)), now + WINDOW_TTL)
+            self._windows[key] = cached
+        return cached[0]
+
     def _write(self, first: Report, reports: list[Report]) -> dict[str, Any]:
+        """Merge and store; the last stored model is reused while its resourceVersion still holds."""
+        key = (first.namespace, first.profile)
         for _ in range(CONFLICT_RETRIES):
-            window = window_id(self._profile(first))
-            model = self.models.load(first.namespace, first.profile)
+            window = self._window(first)
+            model = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
             for report in reports:
                 model = merge_report(model, report, window)
             assert model is not None
             try:
                 stored = self.models.save(model)
                 stored["status"] = model["status"]
-                self.cluster.replace_status(ARMOR_PROFILE_MODELS, stored)
+                after = self.cluster.replace_status(ARMOR_PROFILE_MODELS, stored)
             except ApiException as error:
                 if error.status != 409:
                     raise
                 continue
+            self._models[key] = {**after, "data": model["data"], "storageType": stored.get("storageType")}
             log.info("Stored node reports profile=%s/%s nodes=%s", first.namespace, first.profile,
                      ",".join(r.node for r in reports))
             return stored
