@@ -4,14 +4,18 @@ Reports for one profile are written in groups (group commit): the first caller f
 the writer, takes every report waiting for that profile, merges them into the model with
 ``reports.merge_report``, stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
 (reported nodes of this window), retrying on conflicts, and wakes every caller of the group with the
-outcome. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
+outcome. The last stored model is kept and written back with its resourceVersion, so a model someone
+else changed meanwhile (the controller finishing it, an import) is a conflict and is read again. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
 lost and nothing is counted twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +30,7 @@ from controller.windows import window_id
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 8
+WINDOW_TTL = 2.0
 
 
 class UnknownProfile(LookupError):
@@ -41,13 +46,17 @@ class _Waiter:
 
 class Ingestor:
     def __init__(self, cluster: Cluster, models: ModelStore,
-                 on_stored: Callable[[Report, dict[str, Any]], None] | None = None) -> None:
+                 on_stored: Callable[[list[Report]], None] | None = None) -> None:
         self.cluster = cluster
         self.models = models
         self.on_stored = on_stored
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], list[_Waiter]] = {}
         self._writing: set[tuple[str, str]] = set()
+        self._stored: queue.Queue[list[Report]] = queue.Queue(maxsize=10000)
+        self._notifier_pid = 0  # the thread is started in the serving process (after a fork)
+        self._models: dict[tuple[str, str], dict[str, Any]] = {}  # last stored, written under _writing
+        self._windows: dict[tuple[str, str], tuple[str, float]] = {}
 
     def _profile(self, report: Report) -> dict[str, Any]:
         profile = self.cluster.get(ARMOR_PROFILES, report.namespace, report.profile)
@@ -89,32 +98,65 @@ class Ingestor:
                 if not group:
                     self._writing.discard(key)
                     return
+            stored = False
             try:
-                stored = self._write(group[0].report, [w.report for w in group])
-                if self.on_stored is not None:
-                    for waiter in group:
-                        self.on_stored(waiter.report, stored)
+                self._write(group[0].report, [w.report for w in group])
+                stored = True
             except BaseException as error:
                 for waiter in group:
                     waiter.error = error
             for waiter in group:
                 waiter.done.set()
+            if stored and self.on_stored is not None:
+                self._start_notifier()
+                try:
+                    self._stored.put_nowait([w.report for w in group])
+                except queue.Full:
+                    log.warning("Dropped a stored-reports notification (queue full)")
+
+    def _start_notifier(self) -> None:
+        with self._lock:
+            if self._notifier_pid != os.getpid():
+                self._notifier_pid = os.getpid()
+                threading.Thread(target=self._notify_loop, name="stored-reports", daemon=True).start()
+
+    def _notify_loop(self) -> None:
+        """Tell the hook (Events) off the write path; a failing hook loses no report."""
+        assert self.on_stored is not None
+        while True:
+            reports = self._stored.get()
+            try:
+                self.on_stored(reports)
+            except Exception as error:
+                log.warning("Could not report stored reports error=%r", error)
+
+    def _window(self, report: Report) -> str:
+        """The ArmorProfile's uid (the window), re-read at most every ``WINDOW_TTL`` seconds."""
+        key, now = (report.namespace, report.profile), time.monotonic()
+        cached = self._windows.get(key)
+        if cached is None or cached[1] < now:
+            cached = (window_id(self._profile(report)), now + WINDOW_TTL)
+            self._windows[key] = cached
+        return cached[0]
 
     def _write(self, first: Report, reports: list[Report]) -> dict[str, Any]:
+        """Merge and store; the last stored model is reused while its resourceVersion still holds."""
+        key = (first.namespace, first.profile)
         for _ in range(CONFLICT_RETRIES):
-            window = window_id(self._profile(first))
-            model = self.models.load(first.namespace, first.profile)
+            window = self._window(first)
+            model = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
             for report in reports:
                 model = merge_report(model, report, window)
             assert model is not None
             try:
                 stored = self.models.save(model)
                 stored["status"] = model["status"]
-                self.cluster.replace_status(ARMOR_PROFILE_MODELS, stored)
+                after = self.cluster.replace_status(ARMOR_PROFILE_MODELS, stored)
             except ApiException as error:
                 if error.status != 409:
                     raise
                 continue
+            self._models[key] = {**after, "data": model["data"], "storageType": stored.get("storageType")}
             log.info("Stored node reports profile=%s/%s nodes=%s", first.namespace, first.profile,
                      ",".join(r.node for r in reports))
             return stored

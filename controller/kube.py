@@ -24,6 +24,7 @@ from api.names import (
     GROUP,
     RESOURCES,
     VARMOR_CLUSTER_POLICY,
+    VARMOR_POLICY,
     VERSION,
 )
 
@@ -39,12 +40,13 @@ def missing(error: ApiException) -> bool:
 class Cluster:
     """Typed-enough access to policies, ArmorProfiles, models, workloads, nodes and Events."""
 
-    def __init__(self, api: client.ApiClient, install_namespace: str) -> None:
+    def __init__(self, api: client.ApiClient, install_namespace: str, agents: int = 0) -> None:
         self.api = api
         self.custom: Any = client.CustomObjectsApi(api)
         self.core: Any = client.CoreV1Api(api)
         self.apps: Any = client.AppsV1Api(api)
         self.install_namespace = install_namespace
+        self.agents = agents
 
     # -- policies
     def get_policy(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -57,6 +59,16 @@ class Cluster:
             if missing(error):
                 return None
             raise
+
+    def policy_phases(self) -> dict[str, int]:
+        """How many VarmorPolicies and VarmorClusterPolicies are in each phase ("" before the first)."""
+        counts: dict[str, int] = {}
+        for kind in (VARMOR_POLICY, VARMOR_CLUSTER_POLICY):
+            listed = self.custom.list_cluster_custom_object(GROUP, VERSION, RESOURCES[kind][0])
+            for item in listed.get("items") or []:
+                phase = str((item.get("status") or {}).get("phase") or "")
+                counts[phase] = counts.get(phase, 0) + 1
+        return counts
 
     def patch_policy_status(self, kind: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         plural, body = RESOURCES[kind][0], {"status": dict(status)}
@@ -86,9 +98,13 @@ class Cluster:
             GROUP, VERSION, meta["namespace"], plural, meta["name"], dict(obj)))
 
     def replace_status(self, plural: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT the status subresource (resourceVersion-checked); the rest of ``obj`` is not sent, since
+        the API server ignores it there and a model's data can be large."""
         meta = obj["metadata"]
+        body = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": meta,
+                "status": obj.get("status") or {}}
         return dict(self.custom.replace_namespaced_custom_object_status(
-            GROUP, VERSION, meta["namespace"], plural, meta["name"], dict(obj)))
+            GROUP, VERSION, meta["namespace"], plural, meta["name"], body))
 
     def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(
@@ -118,7 +134,9 @@ class Cluster:
 
     # -- agents, nodes, workloads, events
     def desired_agents(self) -> int:
-        """The agent DaemonSet's ``desiredNumberScheduled``; the node count without one (out of cluster)."""
+        """``--agents``, else the agent DaemonSet's ``desiredNumberScheduled``, else the node count."""
+        if self.agents:
+            return self.agents
         try:
             agent = self.apps.read_namespaced_daemon_set(AGENT_DAEMONSET, self.install_namespace)
             return int((agent.status and agent.status.desired_number_scheduled) or 0)

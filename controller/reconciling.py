@@ -60,13 +60,12 @@ class PolicyReconciler:
 
     def apply(self, observed: Observed, steps: Plan) -> None:
         kind, namespace, name = observed.key
-        if steps.create_profile is not None:
-            self._create_profile(steps.create_profile)
+        created = steps.create_profile is None or self._create_profile(steps.create_profile)
         if steps.profile_spec is not None and observed.profile is not None:
             meta = observed.profile["metadata"]
             self.cluster.replace_profile_spec(meta["namespace"], meta["name"], steps.profile_spec)
             log.info("Updated ArmorProfile namespace=%s name=%s", meta["namespace"], meta["name"])
-        if steps.roll:
+        if steps.roll and created:  # a profile that already existed has rolled its workloads before
             self._roll(observed, steps)
         if steps.complete_model and observed.model is not None and observed.profile is not None:
             self._complete(observed.model, observed.profile["metadata"]["name"])
@@ -82,14 +81,17 @@ class PolicyReconciler:
             if observed.policy is not None:
                 self.cluster.event(observed.policy, event_type, reason, message)
 
-    def _create_profile(self, profile: dict[str, Any]) -> None:
+    def _create_profile(self, profile: dict[str, Any]) -> bool:
+        """Create the ArmorProfile; False when it already existed (someone created it meanwhile)."""
         try:
             self.cluster.create(ARMOR_PROFILES, profile)
         except ApiException as error:
             if error.status != 409:
                 raise
+            return False
         log.info("Created ArmorProfile namespace=%s name=%s", profile["metadata"]["namespace"],
                  profile["metadata"]["name"])
+        return True
 
     def _complete(self, model: Mapping[str, Any], name: str) -> None:
         done = completion.completed(model, name, self.check, self.clock())

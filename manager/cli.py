@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--renew-deadline", type=int, default=10)
     add("--retry-period", type=int, default=2)
     add("--kubernetes-version", default="1.30")
+    add("--agents", type=int, default=0,
+        help="agents expected to report (default: the varmor-agent DaemonSet's desired count, else nodes)")
 
 
 def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> ManagerSettings:
@@ -76,7 +78,7 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> ManagerS
         webhook_timeout=args.webhookTimeout, host=args.host, webhook_port=args.webhook_port,
         status_port=args.status_port, addresses=tuple(args.address), lease_duration=args.lease_duration,
         renew_deadline=args.renew_deadline, retry_period=args.retry_period,
-        kubernetes_version=args.kubernetes_version)
+        kubernetes_version=args.kubernetes_version, agents=max(args.agents, 0))
 
 
 def _certificates(settings: ManagerSettings) -> None:

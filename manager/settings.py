@@ -52,3 +52,4 @@ class ManagerSettings:
     max_report_bytes: int = 8 * 1024 * 1024
     webhook_workers: int = 2
     status_threads: int = 32
+    agents: int = 0  # 0: the agent DaemonSet's desired count, or the node count without one

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import HTTPException
 
 from controller.reports import BadReport, Report, parse_data, parse_status
@@ -53,9 +54,30 @@ class HttpError(Exception):
         self.status = status
 
 
+PhaseCounts = Callable[[], Mapping[str, int]]
+
+
+class _Phases:
+    """``varmor_policies{phase}``, read from the cluster at scrape time (nothing cached to go stale)."""
+
+    def __init__(self, counts: PhaseCounts) -> None:
+        self.counts = counts
+
+    def collect(self) -> Any:
+        family = GaugeMetricFamily("varmor_policies", "Policies by status phase", labels=["phase"])
+        try:
+            for phase, count in sorted(self.counts().items()):
+                family.add_metric([phase or "None"], count)
+        except Exception as error:  # the API is down: scrape without this family
+            log.warning("Could not count policies error=%r", error)
+        yield family
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, phases: PhaseCounts | None = None) -> None:
         self.registry = CollectorRegistry()
+        if phases is not None:
+            self.registry.register(_Phases(phases))
         self.reports = Counter("varmor_status_reports_total", "Reports by endpoint and result",
                                ["endpoint", "result"], registry=self.registry)
         self.latency = Histogram("varmor_status_report_seconds", "Time to store a report", ["endpoint"],
@@ -98,10 +120,11 @@ def _body(limit: int) -> Any:
 
 
 def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, models: Models,
-               classify: Callable[[BaseException], int] = lambda error: 503) -> Flask:
+               classify: Callable[[BaseException], int] = lambda error: 503,
+               phases: PhaseCounts | None = None) -> Flask:
     """The WSGI app; ``classify`` maps an adapter error to an HTTP status (404 unknown, else 503)."""
     app = Flask("varmor-status")
-    metrics = Metrics()
+    metrics = Metrics(phases)
 
     def authorised() -> None:
         token = _token()

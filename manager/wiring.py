@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from api.profilenames import policy_of_profile
 from controller.exports import ModelExports
 from controller.ingesting import Ingestor, UnknownProfile
 from controller.kube import Cluster
 from controller.modelstore import ModelStore
 from controller.plans import Options
 from controller.reconciling import PolicyReconciler
+from controller.reports import Report
 from controller.tokenreviews import TokenReviewer
 from generator.checking import check_apparmor
 from manager.clusterpolicies import api_client
@@ -20,7 +22,7 @@ from webhook.registrations import parse_match_label
 
 
 def cluster(settings: ManagerSettings) -> Cluster:
-    return Cluster(api_client(settings.kubeconfig), settings.install_namespace)
+    return Cluster(api_client(settings.kubeconfig), settings.install_namespace, settings.agents)
 
 
 def reconciler(settings: ManagerSettings) -> PolicyReconciler:
@@ -34,9 +36,19 @@ def _classify(error: BaseException) -> int:
     return 404 if isinstance(error, UnknownProfile) else 503
 
 
+def _reported(kube: Cluster, settings: ManagerSettings, reports: list[Report]) -> None:
+    """One Event on the policy per stored group of node recordings."""
+    first = reports[0]
+    owner = policy_of_profile(first.namespace, first.profile, settings.install_namespace)
+    policy = kube.get_policy(*owner) if owner is not None else None
+    if policy is not None:
+        nodes = ", ".join(sorted({r.node for r in reports}))
+        kube.event(policy, "Normal", "NodeReported", f"Stored the recordings of {nodes}.")
+
+
 def status_app(settings: ManagerSettings) -> Flask:
     kube = cluster(settings)
     models = ModelStore(kube, settings.apm_dir)
-    ingest = Ingestor(kube, models)
+    ingest = Ingestor(kube, models, lambda reports: _reported(kube, settings, reports))
     return create_app(StatusSettings(settings.max_report_bytes), TokenReviewer(kube.api), ingest,
-                      ModelExports(models), _classify)
+                      ModelExports(models), _classify, kube.policy_phases)

@@ -152,6 +152,15 @@ def test_the_webhook_learns_a_new_policy_within_a_second(world: tuple[Kube, Mana
         "metadata": {"name": "solo", "labels": {"sandbox.varmor.org/enable": "true"}},
         "spec": {"containers": [{"name": "c", "image": "debian:10"}]}})
     assert pod.spec.containers[0].security_context.seccomp_profile.localhost_profile == "varmor-demo-solo"
+    kube.custom.delete_namespaced_custom_object("crd.varmor.org", "v1beta1", "demo", "varmorpolicies", "solo")
+    kube.core.delete_namespaced_pod("solo", "demo", grace_period_seconds=0)
+    eventually(lambda: "solo" not in kube.kubectl("get", "pods", "-n", "demo", "-o", "name"), timeout=30)
+    time.sleep(1.0)
+    again = kube.core.create_namespaced_pod("demo", {
+        "metadata": {"name": "solo", "labels": {"sandbox.varmor.org/enable": "true"}},
+        "spec": {"containers": [{"name": "c", "image": "debian:10"}]}})
+    context = again.spec.containers[0].security_context
+    assert context is None or context.seccomp_profile is None  # the deleted policy no longer applies
 
 
 def test_two_nodes_reports_merge_and_the_duration_patch_completes_the_policy(
@@ -185,7 +194,7 @@ def test_two_nodes_reports_merge_and_the_duration_patch_completes_the_policy(
         assert f"\n  {rule}\n" in apparmor, apparmor
     assert "unshare" in json.loads(guide("seccompContent"))["syscalls"][1]["names"]
     events = kube.core.list_namespaced_event("default").items
-    assert {"ModelingStarted", "ModelingCompleted"} <= {e.reason for e in events}
+    assert {"ModelingStarted", "NodeReported", "ModelingCompleted"} <= {e.reason for e in events}
 
 
 def test_the_model_can_be_exported_with_a_token(world: tuple[Kube, ManagerProcess]) -> None:
@@ -215,3 +224,37 @@ def test_deleting_the_policy_releases_the_profile_and_keeps_the_model(
     dumped = yaml.safe_dump(api.sanitize_for_serialization(
         kube.apps.read_namespaced_deployment("demo-4", "demo").spec.template))
     assert PROFILE not in dumped
+
+
+INVALID = """apiVersion: crd.varmor.org/v1beta1
+kind: VarmorClusterPolicy
+metadata:
+  name: no-options
+spec:
+  target:
+    kind: Deployment
+    name: web
+  policy:
+    enforcer: AppArmor
+    mode: BehaviorModeling
+"""
+MESSAGE = "The modelingOptions field should be set when the policy runs in the BehaviorModeling mode."
+
+
+def test_an_invalid_policy_is_denied_and_the_controller_is_the_backstop(
+    world: tuple[Kube, ManagerProcess],
+) -> None:
+    kube, _ = world
+    denied = kube.kubectl("create", "-f", "-", stdin=INVALID, check=False)
+    assert MESSAGE in denied
+    kube.admission.delete_validating_webhook_configuration("varmor-policy-validating-webhook-cfg")
+    kube.kubectl("create", "-f", "-", stdin=INVALID)  # failurePolicy Ignore: nothing checks it on the way in
+    def refused() -> dict[str, Any] | None:
+        obj = kube.custom.get_cluster_custom_object("crd.varmor.org", "v1beta1", "varmorclusterpolicies",
+                                                    "no-options")
+        return obj if (obj.get("status") or {}).get("phase") == "Error" else None
+    status = eventually(refused, timeout=20)["status"]
+    created = next(c for c in status["conditions"] if c["type"] == "Created")
+    assert (created["status"], created["reason"], created["message"]) == ("False", "Forbidden", MESSAGE)
+    assert "varmor-cluster-varmor-no-options" not in kube.kubectl("get", "armorprofiles", "-n", "varmor",
+                                                                  "-o", "name")

@@ -88,3 +88,45 @@ def test_a_model_too_large_for_one_object_moves_to_local_disk(
     again = store.load("demo", NAME)
     assert again is not None and again["storageType"] == "LocalDisk"
     assert len(again["data"]["dynamicResult"]["apparmor"]["files"]) == 12000 + 49
+
+
+class CrashingStore(ModelStore):
+    """The manager dies before the model write (our own port, failing once)."""
+
+    crashes = 1
+
+    def save(self, obj: Any) -> dict[str, Any]:
+        if self.crashes:
+            self.crashes -= 1
+            raise ConnectionError("the manager was killed before the write")
+        return super().save(obj)
+
+
+class CrashingCluster(Cluster):
+    """The manager dies after the model's data is written but before its status (failing once)."""
+
+    crashes = 1
+
+    def replace_status(self, plural: str, obj: Any) -> dict[str, Any]:
+        if plural == "armorprofilemodels" and self.crashes:
+            self.crashes -= 1
+            raise ConnectionError("the manager was killed between the data and the status")
+        return super().replace_status(plural, obj)
+
+
+def test_a_report_interrupted_before_it_is_stored_is_not_answered_and_its_retry_counts_once(
+    parts: Parts,
+) -> None:
+    kube, _, _, directory = parts
+    cluster = CrashingCluster(kube.api, "varmor")
+    flaky = Ingestor(cluster, CrashingStore(cluster, directory))
+    report = parse_data(data("node-crash", 3))
+    for _ in range(2):  # crash before the write, then between data and status: neither is answered
+        with pytest.raises(ConnectionError):
+            flaky.record_data(report)
+    flaky.record_data(report)  # the agent's retry
+    model = ModelStore(Cluster(kube.api, "varmor"), directory).load("demo", NAME)
+    assert model is not None
+    assert model["status"]["reportedNodes"].count("node-crash") == 1
+    files = [f["path"] for f in model["data"]["dynamicResult"]["apparmor"]["files"]]
+    assert sum("/node-crash/" in path for path in files) == 3

@@ -52,7 +52,8 @@ class Models:
 def setup() -> tuple[FlaskClient, Store]:
     store = Store()
     app = create_app(StatusSettings(max_body_bytes=1024), Tokens(), store, Models(),
-                     lambda error: 404 if isinstance(error, UnknownProfile) else 503)
+                     lambda error: 404 if isinstance(error, UnknownProfile) else 503,
+                     lambda: {"Modeling": 2, "Completed": 1})
     return app.test_client(), store
 
 
@@ -119,3 +120,5 @@ def test_health_export_unknown_paths_and_metrics(setup: tuple[FlaskClient, Store
     assert 'varmor_status_reports_total{endpoint="data",result="accepted"} 1.0' in metrics
     assert 'varmor_status_reports_total{endpoint="data",result="401"} 1.0' in metrics
     assert 'varmor_status_report_seconds_count{endpoint="data"} 1.0' in metrics
+    assert 'varmor_policies{phase="Modeling"} 2.0' in metrics
+    assert 'varmor_policies{phase="Completed"} 1.0' in metrics
