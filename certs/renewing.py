@@ -64,7 +64,8 @@ class Renewer:
     def check_with_retries(self) -> bool:
         """``check``, retried with back-off until it succeeds, ``interval`` passes or ``stop``."""
         retrying = tenacity.Retrying(
-            wait=tenacity.wait_exponential(min=self.retry_min.total_seconds(), max=RETRY_MAX.total_seconds()),
+            wait=tenacity.wait_exponential(multiplier=self.retry_min.total_seconds(),
+                                           min=self.retry_min.total_seconds(), max=RETRY_MAX.total_seconds()),
             stop=tenacity.stop_after_delay(self.interval.total_seconds()) | _Stopped(self._stop),
             sleep=self._sleep, reraise=True,
             before_sleep=lambda state: log.warning("Failed to check certificates, will retry attempt=%d "
