@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 import requests
+import tenacity
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -113,15 +114,19 @@ def start(workdir: pathlib.Path, *flags: str) -> tuple[subprocess.Popen[bytes], 
                str(GOLDEN / "vcpol.yaml"), *flags]
     process = subprocess.Popen(command, cwd=ROOT)
     ca = workdir / "certs" / "ca.crt"
-    for _ in range(150):
-        try:
-            if ca.exists() and requests.get(f"https://127.0.0.1:{port}/readyz", verify=str(ca), timeout=2).ok:
-                return process, port
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the webhook did not start")
+
+    def ready() -> None:
+        if process.poll() is not None:
+            raise RuntimeError(f"the webhook exited with {process.returncode}")
+        requests.get(f"https://127.0.0.1:{port}/readyz", verify=str(ca), timeout=2).raise_for_status()
+
+    try:
+        tenacity.Retrying(stop=tenacity.stop_after_delay(30), wait=tenacity.wait_fixed(0.2), reraise=True,
+                          retry=tenacity.retry_if_exception_type((OSError, requests.RequestException)))(ready)
+    except (OSError, requests.RequestException, RuntimeError) as err:
+        process.kill()
+        raise RuntimeError(f"the webhook did not start: {err}") from None
+    return process, port
 
 
 def _sequential(port: int, ca: pathlib.Path, label: str) -> Run:
