@@ -1,7 +1,10 @@
 """Issue and check the webhook's CA and serving certificate with ``cryptography``.
 
-The CA is self-signed; the serving certificate carries the DNS names the API server dials
-(``varmor-webhook-svc``, ``.<ns>``, ``.<ns>.svc``) and, outside a cluster, the manager's address.
+The CA is self-signed and long-lived (10 years); the serving certificate (1 year) carries the DNS
+names the API server dials (``varmor-webhook-svc``, ``.<ns>``, ``.<ns>.svc``) and, outside a cluster,
+the manager's address. Renewing the serving certificate never touches the CA. When the CA itself must
+change, a bundle carries the next CA (published in ``caBundle`` before it signs anything) and then the
+previous one (trusted until it expires); ``trust_bundle`` is what clients must trust.
 Keys are ECDSA P-256 (upstream uses RSA-2048; P-256 makes TLS handshakes and key generation
 cheaper and every Kubernetes API server accepts it). Upstream spec §2.5.
 """
@@ -9,6 +12,7 @@ cheaper and every Kubernetes API server accepts it). Upstream spec §2.5.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import ipaddress
 from dataclasses import dataclass
@@ -22,7 +26,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from api.names import WEBHOOK_SERVICE as SERVICE_NAME
 
 CA_COMMON_NAME = "varmor-webhook-ca"
-VALIDITY = datetime.timedelta(days=365)
+CA_VALIDITY = datetime.timedelta(days=3650)
+VALIDITY = datetime.timedelta(days=365)  # of the serving certificate
 BACKDATE = datetime.timedelta(hours=1)
 
 
@@ -43,12 +48,16 @@ class ServingNames:
 
 @dataclass(frozen=True)
 class CertBundle:
-    """PEM bytes of the CA certificate and key, and of the serving certificate and key."""
+    """PEM bytes of the signing CA's certificate and key, of the serving certificate and key, and,
+    during a CA change, of the next CA (staged, not signing yet) or the previous CA (still trusted)."""
 
     ca_cert: bytes
     ca_key: bytes
     cert: bytes
     key: bytes
+    next_ca_cert: bytes = b""
+    next_ca_key: bytes = b""
+    previous_ca_cert: bytes = b""
 
 
 def _is_ip(text: str) -> bool:
@@ -83,7 +92,7 @@ def _issue_ca(now: datetime.datetime) -> tuple[x509.Certificate, ec.EllipticCurv
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE).not_valid_after(now + VALIDITY)
+        .not_valid_before(now - BACKDATE).not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -123,6 +132,12 @@ def new_bundle(names: ServingNames, now: datetime.datetime) -> CertBundle:
     return CertBundle(_cert_pem(ca), _key_pem(ca_key), _cert_pem(cert), _key_pem(key))
 
 
+def new_ca(now: datetime.datetime) -> tuple[bytes, bytes]:
+    """PEM certificate and key of a fresh CA."""
+    ca, ca_key = _issue_ca(now)
+    return _cert_pem(ca), _key_pem(ca_key)
+
+
 def reissue_serving(bundle: CertBundle, names: ServingNames, now: datetime.datetime) -> CertBundle:
     """A new serving certificate from the same CA, so the ``caBundle`` stays as it is."""
     ca = x509.load_pem_x509_certificate(bundle.ca_cert)
@@ -130,12 +145,27 @@ def reissue_serving(bundle: CertBundle, names: ServingNames, now: datetime.datet
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise ValueError("The CA key is not an ECDSA key.")
     cert, key = _issue_serving(names, ca, ca_key, now)
-    return CertBundle(bundle.ca_cert, bundle.ca_key, _cert_pem(cert), _key_pem(key))
+    return dataclasses.replace(bundle, cert=_cert_pem(cert), key=_key_pem(key))
+
+
+def trust_bundle(bundle: CertBundle) -> bytes:
+    """Every CA a client must trust now: the signing CA, the staged next one, the previous one."""
+    pems = [bundle.ca_cert, bundle.next_ca_cert, bundle.previous_ca_cert]
+    return b"".join(pem if pem.endswith(b"\n") else pem + b"\n" for pem in dict.fromkeys(pems) if pem)
 
 
 def ca_bundle(bundle: CertBundle) -> str:
-    """The ``caBundle`` field of a webhook configuration: base64 of the CA certificate PEM."""
-    return base64.b64encode(bundle.ca_cert).decode("ascii")
+    """The ``caBundle`` field of a webhook configuration: base64 of ``trust_bundle``."""
+    return base64.b64encode(trust_bundle(bundle)).decode("ascii")
+
+
+def not_after(pem: bytes) -> datetime.datetime:
+    """When the certificate ``pem`` expires."""
+    return x509.load_pem_x509_certificate(pem).not_valid_after_utc
+
+
+def not_before(pem: bytes) -> datetime.datetime:
+    return x509.load_pem_x509_certificate(pem).not_valid_before_utc
 
 
 def _load(bundle: CertBundle) -> tuple[x509.Certificate, x509.Certificate]:

@@ -4,16 +4,20 @@ webhook configurations kept in sync with the CA.
 ``SecretStore`` is the in-cluster ``certs.stores.CertStore``: the CA in Secret
 ``varmor-webhook-svc.<ns>.varmor-tls-ca`` (key ``rootCA.crt``, plus ``rootCA.key`` so the CA can
 re-issue the serving certificate without changing the ``caBundle``; annotation
-``self-signed-cert: "true"``) and the serving pair in ``varmor-webhook-svc.<ns>.varmor-tls-pair``
-(``kubernetes.io/tls``). ``WebhookConfigurationSink`` is a ``certs.rotating.CaBundleSink`` that
-patches every webhook of ``varmor-resource-mutating-webhook-cfg`` and
+``self-signed-cert: "true"``; during a CA change also ``nextCA.crt``/``nextCA.key`` or
+``previousCA.crt``) and the serving pair in ``varmor-webhook-svc.<ns>.varmor-tls-pair``
+(``kubernetes.io/tls``). Only a 404 means "absent": any other API error propagates, so a transient
+failure never makes the renewer mint a new CA. ``WebhookConfigurationSink`` is a
+``certs.rotating.CaBundleSink`` that patches every webhook of ``varmor-resource-mutating-webhook-cfg`` and
 ``varmor-policy-validating-webhook-cfg``. Both take the ``kubernetes`` client's API objects.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -51,9 +55,16 @@ class SecretStore:
             return None
         try:
             return CertBundle(ca_cert=ca["rootCA.crt"], ca_key=ca["rootCA.key"], cert=pair["tls.crt"],
-                              key=pair["tls.key"])
+                              key=pair["tls.key"], next_ca_cert=ca.get("nextCA.crt", b""),
+                              next_ca_key=ca.get("nextCA.key", b""),
+                              previous_ca_cert=ca.get("previousCA.crt", b""))
         except KeyError:
             return None  # incomplete material: regenerate
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Nothing to hold: the manager renews on its leader only."""
+        yield
 
     def _write(self, name: str, kind: str, data: dict[str, bytes], annotations: dict[str, str]) -> None:
         body = {"apiVersion": "v1", "kind": "Secret", "type": kind,
@@ -68,8 +79,9 @@ class SecretStore:
         log.info("Stored certificate secret %s/%s", self.namespace, name)
 
     def save(self, bundle: CertBundle) -> None:
-        self._write(self.ca_name, "Opaque", {"rootCA.crt": bundle.ca_cert, "rootCA.key": bundle.ca_key},
-                    {"self-signed-cert": "true"})
+        ca = {"rootCA.crt": bundle.ca_cert, "rootCA.key": bundle.ca_key, "nextCA.crt": bundle.next_ca_cert,
+              "nextCA.key": bundle.next_ca_key, "previousCA.crt": bundle.previous_ca_cert}
+        self._write(self.ca_name, "Opaque", {k: v for k, v in ca.items() if v}, {"self-signed-cert": "true"})
         self._write(self.pair_name, "kubernetes.io/tls", {"tls.crt": bundle.cert, "tls.key": bundle.key}, {})
 
 

@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from certs.authority import ServingNames, ca_bundle
-from certs.rotating import ensure
+from certs.authority import CA_VALIDITY, ServingNames, ca_bundle
+from certs.rotating import CA_LEAD, CA_SOAK, ensure
 from controller.certificates import SecretStore, WebhookConfigurationSink
 from localcluster.cluster import ClusterThread, Settings
 from webhook.registrations import mutating_configuration, validating_configuration
 
 NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
 NAMES = ServingNames("varmor")
+DAY = datetime.timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -51,22 +52,34 @@ def test_certificates_are_created_in_upstreams_secrets_and_reused(api: Any) -> N
     assert again.decision == "reuse" and again.bundle == first.bundle
 
 
-def test_an_expiring_ca_is_regenerated_and_both_configurations_get_the_new_bundle(api: Any) -> None:
-    core: Any = client.CoreV1Api(api)
-    admission: Any = client.AdmissionregistrationV1Api(api)
-    store = SecretStore(core, "varmor")
-    old = ensure(store, NAMES, NOW).bundle
-    admission.create_mutating_webhook_configuration(mutating_configuration(ca_bundle(old)))
-    admission.create_validating_webhook_configuration(validating_configuration(ca_bundle(old)))
-    later = ensure(store, NAMES, NOW + datetime.timedelta(days=400),
-                   sinks=[WebhookConfigurationSink(admission)])
-    assert later.decision == "regenerate" and later.bundle.ca_cert != old.ca_cert
-    expected = ca_bundle(later.bundle)
+def _bundles(admission: Any) -> set[str]:
     mutating = admission.read_mutating_webhook_configuration("varmor-resource-mutating-webhook-cfg")
     validating = admission.read_validating_webhook_configuration("varmor-policy-validating-webhook-cfg")
     bundles = [w.client_config.ca_bundle for w in mutating.webhooks + validating.webhooks]
-    assert len(bundles) == 3 and set(bundles) == {expected}
-    assert store.load() == later.bundle
+    assert len(bundles) == 3
+    return set(bundles)
+
+
+def test_a_ca_change_reaches_both_configurations_before_the_new_ca_signs(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    admission: Any = client.AdmissionregistrationV1Api(api)
+    store, sinks = SecretStore(core, "varmor"), [WebhookConfigurationSink(admission)]
+    old = ensure(store, NAMES, NOW).bundle
+    admission.create_mutating_webhook_configuration(mutating_configuration(ca_bundle(old)))
+    admission.create_validating_webhook_configuration(validating_configuration(ca_bundle(old)))
+    assert ensure(store, NAMES, NOW + 400 * DAY, sinks=sinks).decision == "reissue"
+    assert _bundles(admission) == {ca_bundle(old)}
+
+    staged = ensure(store, NAMES, NOW + CA_VALIDITY - CA_LEAD + DAY, sinks=sinks)
+    assert staged.decision == "stage-ca" and staged.bundle.ca_cert == old.ca_cert
+    assert _bundles(admission) == {ca_bundle(staged.bundle)}
+    assert base64.b64decode(ca_bundle(staged.bundle)) == old.ca_cert + staged.bundle.next_ca_cert
+    assert store.load() == staged.bundle
+
+    switched = ensure(store, NAMES, NOW + CA_VALIDITY - CA_LEAD + DAY + CA_SOAK, sinks=sinks)
+    assert switched.decision == "switch-ca" and switched.bundle.ca_cert == staged.bundle.next_ca_cert
+    assert _bundles(admission) == {ca_bundle(switched.bundle)}
+    assert store.load() == switched.bundle
 
 
 def test_incomplete_secrets_count_as_absent(api: Any) -> None:

@@ -8,12 +8,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import requests
+import tenacity
 
 from tests.webhook.helpers import GOLDEN
 
@@ -37,17 +37,13 @@ def _free_port() -> int:
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, ca: pathlib.Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def ready() -> None:
         if process.poll() is not None:
             raise RuntimeError(f"the webhook exited with {process.returncode}")
-        try:
-            if ca.exists() and requests.get(f"{url}/readyz", verify=str(ca), timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the webhook did not become ready within 30 s")
+        requests.get(f"{url}/readyz", verify=str(ca), timeout=2).raise_for_status()
+
+    tenacity.Retrying(stop=tenacity.stop_after_delay(30), wait=tenacity.wait_fixed(0.2), reraise=True,
+                      retry=tenacity.retry_if_exception_type((OSError, requests.RequestException)))(ready)
 
 
 @contextlib.contextmanager
