@@ -87,16 +87,17 @@ EMPTY_PROBE = (
 )
 
 
-# A Python test suite: the generator's unit tests (pure Python plus apparmor_parser runs).
+# A Python test suite: the generator's unit tests (pure Python plus apparmor_parser runs); its time is
+# measured, not its verdict (on a loaded machine a hypothesis deadline can fail a test).
 SUITE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0",
          "tests/generator"]
 
 
-def in_cgroup(cgroup: str, argv: list[str]) -> float:
+def in_cgroup(cgroup: str, argv: list[str], check: bool = True) -> float:
     """Run argv inside ``cgroup``; its own timer (first stdout line) or the wall time."""
     started = time.perf_counter()
     out = subprocess.run(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh", *argv],
-                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+                         capture_output=True, text=True, check=check, cwd=ROOT).stdout
     wall = time.perf_counter() - started
     try:
         return float(out.split()[0])
@@ -115,7 +116,7 @@ def tar_command(passes: int) -> list[str]:
 def workloads(cgroup: str, tool: str, tracer: TracerProcess | None = None) -> dict[str, float]:
     """getppid and one tar pass, then (with a fresh target when traced) PASSES tar passes."""
     done = {"getppid": in_cgroup(cgroup, [tool, "getppid", "1000000"]),
-            "tar": in_cgroup(cgroup, tar_command(1)), "suite": in_cgroup(cgroup, SUITE)}
+            "tar": in_cgroup(cgroup, tar_command(1)), "suite": in_cgroup(cgroup, SUITE, check=False)}
     if tracer:
         tracer.remove("bench")
         tracer.add("bench-steady", f"cgroup={cgroup}")
