@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 
+from tracer import program
 from tracer.client import Recorder, TracerClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -71,6 +72,7 @@ int main(int argc, char **argv) {
 }
 """
 REPS = 5
+STORMS = (1_000, 20_000, 200_000)  # distinct files in an open storm (200k: every open a new file)
 PASSES = 5  # tar passes over the same trees in one traced session: the steady state
 TAR_SYSCALLS = 985_000  # syscalls of one tar pass over TAR_TREES (strace -f -c, this VM)
 TAR_ROOT = "/usr"
@@ -85,16 +87,17 @@ EMPTY_PROBE = (
 )
 
 
-# A Python test suite: the generator's unit tests (pure Python plus apparmor_parser runs).
+# A Python test suite: the generator's unit tests (pure Python plus apparmor_parser runs); its time is
+# measured, not its verdict (on a loaded machine a hypothesis deadline can fail a test).
 SUITE = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0",
          "tests/generator"]
 
 
-def in_cgroup(cgroup: str, argv: list[str]) -> float:
+def in_cgroup(cgroup: str, argv: list[str], check: bool = True) -> float:
     """Run argv inside ``cgroup``; its own timer (first stdout line) or the wall time."""
     started = time.perf_counter()
     out = subprocess.run(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh", *argv],
-                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+                         capture_output=True, text=True, check=check, cwd=ROOT).stdout
     wall = time.perf_counter() - started
     try:
         return float(out.split()[0])
@@ -113,7 +116,7 @@ def tar_command(passes: int) -> list[str]:
 def workloads(cgroup: str, tool: str, tracer: TracerProcess | None = None) -> dict[str, float]:
     """getppid and one tar pass, then (with a fresh target when traced) PASSES tar passes."""
     done = {"getppid": in_cgroup(cgroup, [tool, "getppid", "1000000"]),
-            "tar": in_cgroup(cgroup, tar_command(1)), "suite": in_cgroup(cgroup, SUITE)}
+            "tar": in_cgroup(cgroup, tar_command(1)), "suite": in_cgroup(cgroup, SUITE, check=False)}
     if tracer:
         tracer.remove("bench")
         tracer.add("bench-steady", f"cgroup={cgroup}")
@@ -174,7 +177,7 @@ def open_storm(tracer: TracerProcess, cgroup: str, tool: str, scratch: str, file
     directory.mkdir()
     for i in range(files):
         (directory / f"f{i}").touch()
-    opens = 200_000
+    opens = max(200_000, files)
     seconds = in_cgroup(cgroup, [tool, "opens", str(opens), str(directory), str(files)])
     tracer.flush()  # answered once every record before it is out
     prefix = f"{directory}/"
@@ -187,16 +190,18 @@ def storms(cgroup: str, tool: str, scratch: str) -> tuple[dict[str, float], list
     tracer = TracerProcess()
     tracer.add("bench", f"cgroup={cgroup}")
     try:
-        storm = [open_storm(tracer, cgroup, tool, scratch, n) for n in (1_000, 20_000)]
+        storm = [open_storm(tracer, cgroup, tool, scratch, n) for n in STORMS]
         rss = rss_mib(tracer.proc.pid)
         events = tracer.remove("bench")
     finally:
         tracer.stop()
     stats = [e for e in events if e["kind"] == "stats"][-1]
     notes = [f"{rate:,.0f} opens/s over {n:,} files: {missing} first-occurrence events missing"
-             for (rate, missing), n in zip(storm, (1_000, 20_000), strict=True)]
-    notes.append(f"ring-buffer losses {stats['lost_events']}, map full {stats['map_full']}")
-    return {"rss": rss, "missing_1k": storm[0][1], "missing_20k": storm[1][1]}, notes
+             for (rate, missing), n in zip(storm, STORMS, strict=True)]
+    notes.append(f"ring-buffer losses {stats['lost_events']}, map full {stats['map_full']} "
+                 f"(ring buffer {program.RING_MIB} MiB)")
+    missing = {f"missing_{n // 1000}k": float(lost) for (_rate, lost), n in zip(storm, STORMS, strict=True)}
+    return {"rss": rss, **missing}, notes
 
 
 def build(scratch: str) -> str:
@@ -248,6 +253,9 @@ def report(t: dict[str, float], notes: list[str]) -> str:
         f"{ok(t['missing_1k'] == 0)} |",
         f"| lost first occurrences at >100k opens/s (20k files) | – | {t['missing_20k']:.0f} | – | 0 | "
         f"{ok(t['missing_20k'] == 0)} |",
+        f"| lost first occurrences, 200k opens of 200k distinct files | – | {t['missing_200k']:.0f} | – "
+        f"| 0 | "
+        f"{ok(t['missing_200k'] == 0)} |",
         f"| tracer start (spawn → target acknowledged), median (best) | – | {t['start']:.2f} s "
         f"({t['start_best']:.2f} s) | – | < 1 s | {ok(t['start'] < 1)} |",
         f"| tracer RSS | – | {t['rss']:.0f} MiB | – | ≤ 256 MiB | {ok(t['rss'] <= 256)} |",

@@ -144,13 +144,13 @@ static __always_inline struct tgt *cgroup_target(void) {
     struct tgt *t = cg_targets.lookup(&cg);
     if (t) return t;
     #pragma unroll
-    for (int level = MAX_CG_LEVEL; level >= 1; level--) {
+    for (int level = 1; level <= MAX_CG_LEVEL; level++) {   /* down from the root to its parent */
         u64 a = bpf_get_current_ancestor_cgroup_id(level);
-        if (!a || a == cg) continue;
-        t = cg_targets.lookup(&a);
-        if (t) return t;
+        if (!a || a == cg) break;
+        struct tgt *found = cg_targets.lookup(&a);
+        if (found) t = found;
     }
-    return 0;
+    return t;
 }
 
 /* The slow path of classify(): cgroup (or an ancestor), then mount namespace, then fork tree. */
