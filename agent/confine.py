@@ -79,6 +79,11 @@ def _action(sc: Any, name: str, errno_ret: Any, notify: bool) -> Any:
     return actions[name]
 
 
+def _number(name: str) -> int:
+    number = syscall_number(NATIVE_ARCH, name)
+    return -2 if number is None else number  # -2: a name our table lacks, never notified
+
+
 def check_profile(profile: Any) -> Mapping[str, Any]:
     """``profile`` when it is usable OCI seccomp JSON, else ``ProfileError``."""
     if not isinstance(profile, Mapping) or not isinstance(profile.get("defaultAction"), str):
@@ -116,7 +121,7 @@ def build_filter(profile: Mapping[str, Any], notify: bool = False) -> tuple[Any,
             seen.add(name)
             gate = notify and name in EXECS and action in ALLOWING
             if gate and default == "SCMP_ACT_ERRNO":  # notified by default already
-                answers[syscall_number(NATIVE_ARCH, name) or -2] = 0
+                answers[_number(name)] = 0
                 continue
             chosen = sc.NOTIFY if gate else _action(sc, action, rule.get("errnoRet"), notify)
             try:
@@ -126,11 +131,11 @@ def build_filter(profile: Mapping[str, Any], notify: bool = False) -> tuple[Any,
                 continue
             value = 0 if gate else _errno_of(action, rule.get("errnoRet"))
             if value is not None:
-                answers[syscall_number(NATIVE_ARCH, name) or -2] = value
+                answers[_number(name)] = value
     if notify and default in ALLOWING:
         for name in EXECS - seen:
             sfilter.add_rule(sc.NOTIFY, name)
-            answers[syscall_number(NATIVE_ARCH, name) or -2] = 0
+            answers[_number(name)] = 0
     return sfilter, unknown, answers
 
 

@@ -162,29 +162,17 @@ class Outputs:
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
-def _loss_warning(model: Any) -> str | None:
-    total = model.total_coverage()
-    parts = [f"{n} {what}" for n, what in ((total.lost_events, "events lost in the kernel"),
-                                           (total.map_full, "map insertions failed"),
-                                           (total.paths_truncated, "paths truncated"),
-                                           (total.invalid_events, "invalid events"),
-                                           (len(total.dropped), "records dropped")) if n]
-    if not parts:
-        return None
-    return "the model is incomplete: " + ", ".join(parts) + "; the profiles may deny what the workload did"
-
-
 def build_outputs(name: str, events: Sequence[Mapping[str, Any]]) -> Outputs:
     """The ArmorProfileModel, the AppArmor profile (checked by apparmor_parser) and the seccomp profile."""
     from generator.aggregate import model_from_events
-    from generator.apm import armor_profile_model
+    from generator.apm import armor_profile_model, incompleteness
     from generator.checking import check_apparmor
     from generator.codec import to_data
     from generator.render import RenderError, render_seccomp, renderable_files
 
     model = model_from_events(name, events)
     out = Outputs({}, [], [])
-    if (warning := _loss_warning(model)) is not None:
+    if (warning := incompleteness(model)) is not None:
         out.warnings.append(warning)
     try:
         document = armor_profile_model(model, name)

@@ -69,6 +69,10 @@ def main() -> str:
         first = results[program.name][0]
         shown = ", ".join(f"`{d}`" for d in first.false_denials[:8])
         more = f" (+{len(first.false_denials) - 8})" if len(first.false_denials) > 8 else ""
+        denied: collections.Counter[str] = collections.Counter()
+        for run in results[program.name]:
+            denied.update(run.denied_syscalls)
         lines.append(f"- {program.name}: {shown or 'none'}{more}"
+                     + (f"; denied on replay: {dict(denied)}" if denied else "")
                      + (f"; errors: {'; '.join(first.errors)}" if first.errors else ""))
     return "\n".join(lines)

@@ -39,9 +39,12 @@ PERL_SCRIPT = "#!/usr/bin/perl\nopen(my $f, '<', '/etc/passwd') or die;\nmy $n =
 PYTHON_SCRIPT = "#!/usr/bin/python3 -S\nimport json, pathlib\n" \
     "pathlib.Path('hosts.json').write_text(json.dumps(pathlib.Path('/etc/hosts').read_text().split()))\n"
 HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
-HTTP = ("/usr/bin/python3 -S -m http.server --bind 127.0.0.1 {port} >/dev/null 2>&1 & s=$!; "
+# the server answers exactly one request and exits by itself: killing it at a random point of
+# its request handling would make each run take a different path
+HTTP = ("/usr/bin/python3 -S -c 'import http.server as h; h.HTTPServer((\"127.0.0.1\", {port}), "
+        "h.SimpleHTTPRequestHandler).handle_request()' 2>/dev/null & s=$!; "
         "for i in $(seq 50); do curl -sf http://127.0.0.1:{port}/page.html -o got.html && break; "
-        "sleep 0.1; done; kill $s; wait $s; test -s got.html")
+        "sleep 0.1; done; wait $s; test -s got.html")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ PROGRAMS: tuple[Program, ...] = (
             (("count.pl", PERL_SCRIPT, 0o755),)),
     Program("python-script", "interpreter running a #! script", ("./hosts.py",),
             (("hosts.py", PYTHON_SCRIPT, 0o755),)),
-    Program("find-md5sum", "find | xargs", _sh("find /usr/share/doc/tar -type f | xargs md5sum > sums.txt")),
+    Program("find-md5sum", "find, xargs md5sum",
+            _sh("find /usr/share/doc/tar -type f | xargs md5sum > sums.txt")),
     Program("openssl", "crypto tool", _sh("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=t "
                                           "-keyout key.pem -out cert.pem -days 1 2>/dev/null && "
                                           "openssl dgst -sha256 cert.pem >/dev/null")),

@@ -67,9 +67,11 @@ def joined(lines: Iterable[str]) -> list[str]:
     return out
 
 
-def _resolve(base: str, name: str, directory: bool = False) -> str:
+def _resolve(base: str, name: str, pid: str, directory: bool = False) -> str:
     path = name if name.startswith("/") else os.path.join(base, name)
     path = os.path.normpath(path)
+    if path.startswith("/proc/"):
+        return path
     parent, leaf = os.path.split(path)
     path = os.path.join(os.path.realpath(parent), leaf) if leaf else os.path.realpath(parent)
     return path.rstrip("/") + "/" if directory or (os.path.isdir(path) and not os.path.islink(path)) else path
@@ -80,6 +82,7 @@ class _Parser:
         self.truth = Truth()
         self.start = cwd
         self.cwd: dict[str, str] = {}
+        self.fds: dict[str, dict[str, str]] = {}  # pid -> fd -> path, from opens
 
     def base(self, pid: str, args: str) -> str:
         match = _FD.search(args)
@@ -110,7 +113,9 @@ class _Parser:
         if "O_CREAT" in flags or "O_TRUNC" in flags:
             letters += "w"
         directory = "O_DIRECTORY" in flags or os.path.isdir(path)
-        self.truth.add(path.rstrip("/") + "/" if directory else path, letters or "r")
+        path = path.rstrip("/") + "/" if directory else path
+        self.fds.setdefault(pid, {})[result.split("<", 1)[0]] = path
+        self.truth.add(path, letters or "r")
 
     def _openat(self, pid: str, args: str, names: list[str], result: str) -> None:
         self._open(pid, args, names, result, args.split(", ")[2] if args.count(", ") >= 2 else "")
@@ -131,7 +136,11 @@ class _Parser:
             self.truth.add(_unescape(match.group(1)), "m")
 
     def _named(self, pid: str, args: str, name: str, letters: str, directory: bool = False) -> None:
-        self.truth.add(_resolve(self.base(pid, args), name, directory), letters)
+        magic = re.fullmatch(r"/proc/(?:self|thread-self|\d+)/fd/(\d+)", name)
+        if magic and magic.group(1) in self.fds.get(pid, {}):  # the kernel follows the magic link
+            self.truth.add(self.fds[pid][magic.group(1)], letters)
+            return
+        self.truth.add(_resolve(self.base(pid, args), name, pid, directory), letters)
 
     def _unlink(self, pid: str, args: str, names: list[str], result: str) -> None:
         self._named(pid, args, names[0], "w", "AT_REMOVEDIR" in args)
@@ -155,21 +164,21 @@ class _Parser:
             old_base = self.base(pid, parts[0] if parts[0][0] != '"' else "")
             new_index = next((i for i, p in enumerate(parts[1:], 1) if p.startswith('"')), 1)
             new_base = self.base(pid, parts[new_index - 1] if new_index > 1 else "")
-            self.truth.add(_resolve(old_base, names[0]), "rw")
-            self.truth.add(_resolve(new_base, names[1]), "w")
+            self.truth.add(_resolve(old_base, names[0], pid), "rw")
+            self.truth.add(_resolve(new_base, names[1], pid), "w")
 
     _renameat = _rename
     _renameat2 = _rename
 
     def _link(self, pid: str, args: str, names: list[str], result: str) -> None:
         if len(names) == 2:
-            self.truth.add(_resolve(self.cwd.get(pid, self.start), names[1]), "l")
+            self.truth.add(_resolve(self.cwd.get(pid, self.start), names[1], pid), "l")
 
     _linkat = _link
 
     def _symlink(self, pid: str, args: str, names: list[str], result: str) -> None:
         if len(names) == 2:
-            self.truth.add(_resolve(self.cwd.get(pid, self.start), names[1]), "w")
+            self.truth.add(_resolve(self.cwd.get(pid, self.start), names[1], pid), "w")
 
     _symlinkat = _symlink
 

@@ -42,6 +42,19 @@ def profile_section(model: BehaviorModel, name: str, enforcer: str = "", mode: s
     }
 
 
+def incompleteness(model: BehaviorModel) -> str | None:
+    """One sentence for users when the model lost or dropped anything, else None."""
+    total = model.total_coverage()
+    parts = [f"{n} {what}" for n, what in ((total.lost_events, "events lost in the kernel"),
+                                           (total.map_full, "map insertions failed"),
+                                           (total.paths_truncated, "paths truncated"),
+                                           (total.invalid_events, "invalid events"),
+                                           (len(total.dropped), "records dropped")) if n]
+    if not parts:
+        return None
+    return "the model is incomplete: " + ", ".join(parts) + "; the profiles may deny what the workload did"
+
+
 def armor_profile_model(
     model: BehaviorModel, name: str, namespace: str = DEFAULT_INSTALL_NAMESPACE, enforcer: str = "",
     mode: str = "",

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import yaml
 
 from generator.aggregate import Options, model_from_events
-from generator.apm import armor_profile_model, read_document
+from generator.apm import armor_profile_model, incompleteness, read_document
 from generator.checking import check_apparmor
 from generator.merge import merge
 from generator.models import BehaviorModel
@@ -138,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
             model = build_model(args)
             _check(render_apparmor(model, args.name))
             apm = armor_profile_model(model, args.name, args.namespace)
+            if (warning := incompleteness(model)) is not None:
+                print(f"warning: {warning}", file=sys.stderr)
             if args.output == "yaml":
                 yaml.safe_dump(apm, sys.stdout, sort_keys=False)
             else:

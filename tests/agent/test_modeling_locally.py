@@ -77,3 +77,16 @@ def test_losses_and_dropped_records_are_announced_in_the_summary() -> None:
     assert outputs.warnings == ["the model is incomplete: 5 events lost in the kernel, 2 paths truncated, "
                                 "1 records dropped; the profiles may deny what the workload did"]
     assert '"syscall_335"' not in outputs.files[".seccomp.json"]
+
+
+def test_a_profile_that_cannot_be_rendered_is_an_error_not_an_empty_profile() -> None:
+    from agent.localmode import build_outputs
+
+    events = [{"v": 1, "kind": "file", "target": "p", "path": f"/top{i}", "access": ["read"], "owner": True}
+              for i in range(10_001)]
+    outputs = build_outputs("p", events)
+    assert outputs.errors and outputs.errors[0].startswith("no AppArmor profile: 10001 file rules cannot")
+    assert ".apparmor" not in outputs.files
+    document = json.loads(outputs.files[".model.json"])
+    assert document["status"]["ready"] is False and "profile" not in document["data"]
+    assert len(document["data"]["dynamicResult"]["apparmor"]["files"]) == 10_001

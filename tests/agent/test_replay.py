@@ -66,3 +66,29 @@ def test_verify_stops_a_workload_that_retries_a_denied_syscall(tmp_path: pathlib
               if line.startswith("denied: ")}
     assert sum(counts.values()) > 10 and set(counts) <= {"mkdir", "mkdirat"}
     assert not (tmp_path / "d").exists()
+
+
+def test_a_profile_with_an_empty_syscall_set_denies_the_exec_and_says_so(tmp_path: pathlib.Path) -> None:
+    profile = tmp_path / "deny-all.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": []}))
+    done = app("verify", "--timeout", "10", "--seccomp", str(profile), "--", "true")
+    assert done.returncode != 0
+    assert "denied: execve x" in done.stdout
+
+
+def test_a_profile_that_denies_nothing_runs_the_command_unchanged(tmp_path: pathlib.Path) -> None:
+    profile = tmp_path / "allow-all.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []}))
+    done = app("verify", "--seccomp", str(profile), "--", "sh", "-c", "exit 3")
+    assert done.returncode == 3
+    assert "failed (exit status 3)" in done.stderr and "no syscall denied" in done.stderr
+
+
+def test_a_denied_call_gets_the_errno_the_profile_names(tmp_path: pathlib.Path) -> None:
+    profile = tmp_path / "no-read.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]}))  # syscall number 0, EIO
+    done = app("verify", "--seccomp", str(profile), "--", "cat", "/etc/hostname")
+    assert done.returncode == 127  # the loader cannot read libc: the command's own status
+    assert "Input/output error" in done.stderr
+    assert "denied: read x" in done.stdout

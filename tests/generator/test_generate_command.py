@@ -65,3 +65,16 @@ def test_bad_inputs_get_one_clear_line_and_exit_code_2(tmp_path: pathlib.Path) -
     for result in cases:
         assert result.returncode == 2
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_a_model_with_losses_says_so_on_stderr(tmp_path: pathlib.Path) -> None:
+    events = tmp_path / "trace.ndjson"
+    events.write_text("\n".join(json.dumps(e) for e in [
+        {"v": 1, "kind": "syscalls", "target": "c", "names": ["read"]},
+        {"v": 1, "kind": "stats", "target": "c", "lost_events": 7, "map_full": 0, "paths_truncated": 0,
+         "sources": ["ebpf"]}]) + "\n")
+    result = generate("model", "--name", "lossy", "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ("warning: the model is incomplete: 7 events lost in the kernel; "
+                                     "the profiles may deny what the workload did")
+    assert json.loads(result.stdout)["data"]["coverage"]["lostEvents"] == 7
