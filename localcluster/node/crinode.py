@@ -67,6 +67,7 @@ class PodState:
     log_dir: Path
     volume_dir: Path
     terminal: bool = False
+    sandbox_retry_at: float = 0.0
     events: list[NodeEvent] = field(default_factory=list)
 
 
@@ -130,7 +131,7 @@ class CriNode:
         uid = pod["metadata"]["uid"]
         with self._lock:
             if uid not in self.pods:
-                self.pods[uid] = self._run_sandbox(pod)
+                self.pods[uid] = self._new_pod(pod)
             status = self.pod_status(uid)
         assert status is not None
         return status
@@ -140,6 +141,8 @@ class CriNode:
             state = self.pods.get(uid)
             if state is None:
                 return None
+            if not state.sandbox_id:
+                self._run_sandbox(state)
             if not state.terminal:
                 for slot in state.slots:
                     self._sync(state, slot)
@@ -210,42 +213,37 @@ class CriNode:
 
     # -- syncing ----------------------------------------------------------------------------------
 
-    def _run_sandbox(self, pod: dict[str, Any]) -> PodState:
+    def _new_pod(self, pod: dict[str, Any]) -> PodState:
         meta = pod["metadata"]
         base = self.state_dir / "pods" / meta["uid"]
-        log_dir = base / "logs"
-        volume_dir = base / "volumes"
         for v in pod.get("spec", {}).get("volumes") or []:
             if "emptyDir" in v:
-                (volume_dir / v["name"]).mkdir(parents=True, exist_ok=True)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        config = criconfigs.sandbox_config(pod, log_dir)
-        state = PodState(
-            pod,
-            "",
-            config,
-            "",
-            now(),
-            [slots.Slot(c) for c in pod["spec"].get("containers") or []],
-            log_dir,
-            volume_dir,
-        )
+                (base / "volumes" / v["name"]).mkdir(parents=True, exist_ok=True)
+        (base / "logs").mkdir(parents=True, exist_ok=True)
+        containers = [slots.Slot(c) for c in pod["spec"].get("containers") or []]
+        config = criconfigs.sandbox_config(pod, base / "logs")
+        return PodState(pod, "", config, "", now(), containers, base / "logs", base / "volumes")
+
+    def _run_sandbox(self, state: PodState) -> None:
+        """``RunPodSandbox`` once the sandbox image is there; failures are retried on the next sync."""
+        if time.monotonic() < state.sandbox_retry_at:
+            return
+        pause = self.puller.check(images.PAUSE_IMAGE, "IfNotPresent")
+        if pause.phase != "ready":
+            return
         try:
-            state.sandbox_id = self.cri.call(
-                "RunPodSandbox", pb.RunPodSandboxRequest(config=config)
-            ).pod_sandbox_id
+            request = pb.RunPodSandboxRequest(config=state.sandbox_config)
+            state.sandbox_id = self.cri.call("RunPodSandbox", request).pod_sandbox_id
         except CriError as err:
-            for slot in state.slots:
-                slot.waiting = ("ContainerCreating", "")
+            state.sandbox_retry_at = time.monotonic() + 2.0
             self._event(
                 state, "", "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err.message}"
             )
-            return state
-        sandbox = self.cri.call(
-            "PodSandboxStatus", pb.PodSandboxStatusRequest(pod_sandbox_id=state.sandbox_id)
-        )
-        state.pod_ip = self.host_ip if pod["spec"].get("hostNetwork") else sandbox.status.network.ip
-        return state
+            return
+        request = pb.PodSandboxStatusRequest(pod_sandbox_id=state.sandbox_id)
+        sandbox = self.cri.call("PodSandboxStatus", request)
+        host_network = state.pod["spec"].get("hostNetwork")
+        state.pod_ip = self.host_ip if host_network else sandbox.status.network.ip
 
     def _sync(self, state: PodState, slot: slots.Slot) -> None:
         """One step of kubelet's syncPod for one container."""
