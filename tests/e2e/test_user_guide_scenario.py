@@ -31,7 +31,9 @@ from generator.profilenames import cluster_policy_profile_name
 from localcluster.admission import ENDPOINT_ANNOTATION
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
+from localcluster.node.crinode import PREWARM, ContainerdRuntime
 from localcluster.nodes import simulator_factory
+from localcluster.runtime.imagebuild import build_images
 from tests.localcluster.support import Kube, eventually, kubectl_on_tty, running_pods
 from tests.tracer.harness import TracerProcess
 from webhook.registrations import mutating_configuration
@@ -52,8 +54,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kube, pathlib.Path]]:
     state = tmp_path_factory.mktemp("guide-cluster")
-    thread = ClusterThread(Settings(state_dir=state, nodes=2, node_factory=simulator_factory("containerd")))
+    build_images(list(PREWARM))  # cached after the first run
+    runtime = simulator_factory("containerd")
+    thread = ClusterThread(Settings(state_dir=state, nodes=2, node_factory=runtime))
     thread.start()
+    assert isinstance(runtime, ContainerdRuntime) and runtime.wait_prewarmed(300)
     (state / "seccomp").mkdir(exist_ok=True)
     (state / "seccomp" / PROFILE).write_text(json.dumps(MODELING_SECCOMP))  # the agent's job
     try:
