@@ -83,6 +83,7 @@ class ContainerdRuntime:
         self.cri: CriClient | None = None
         self.puller: pulling.ImagePuller | None = None
         self.version = ""
+        self.network: networks.Network | None = None
         self._lock = threading.Lock()
 
     def __call__(self, name: str, state_dir: Path, seccomp_dir: Path) -> CriNode:
@@ -94,7 +95,8 @@ class ContainerdRuntime:
             if self.ctd is not None:
                 return
             base = cluster_dir / "containerd"
-            ctd = containerd.Containerd(base, networks.allocate(cluster_dir))
+            self.network = networks.allocate(cluster_dir)
+            ctd = containerd.Containerd(base, self.network)
             ctd.start()
             self.ctd, self.cri = ctd, CriClient(ctd.layout.socket)
             self.version = self.cri.wait_ready(containerd.START_TIMEOUT)
@@ -236,7 +238,8 @@ class CriNode:
                 (base / "volumes" / v["name"]).mkdir(parents=True, exist_ok=True)
         (base / "logs").mkdir(parents=True, exist_ok=True)
         containers = [slots.Slot(c) for c in pod["spec"].get("containers") or []]
-        config = criconfigs.sandbox_config(pod, base / "logs")
+        gateway = self.runtime.network.gateway if self.runtime.network else ""
+        config = criconfigs.sandbox_config(pod, base / "logs", gateway)
         return PodState(pod, "", config, "", now(), containers, base / "logs", base / "volumes")
 
     def _run_sandbox(self, state: PodState) -> None:
