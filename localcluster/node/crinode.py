@@ -1,10 +1,7 @@
 """A node whose pods run on the cluster's containerd through CRI, the way kubelet runs them.
 
-``ContainerdRuntime`` is the node factory: it starts the cluster's private containerd on the first
-node and shares it (one socket, one pod network) between the cluster's nodes, starts importing the
-sandbox image and the guide's images (when their archives are cached) in the background, and
-``close`` stops it.
-``CriNode`` implements ``NodePort``: ``start_pod`` runs the sandbox (``RunPodSandbox``) and syncs;
+``CriNode`` (made by ``criruntime.ContainerdRuntime``, which shares one containerd between the
+cluster's nodes) implements ``NodePort``: ``start_pod`` runs the sandbox (``RunPodSandbox``) and syncs;
 ``pod_status`` is kubelet's ``syncPod`` — containers whose image is missing wait for it, containers
 that cannot be created are retried with back-off, exited ones are restarted by the restart policy
 (back-off between restarts, the RESTARTS count) — and returns the pod status. Events go to a queue
@@ -15,7 +12,6 @@ removes the pod's cgroups, volumes and logs.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import secrets
 import shutil
@@ -24,18 +20,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcluster.cri import runtime_pb2 as pb
 from localcluster.cri.client import CriClient, CriError
-from localcluster.node import criconfigs, slots
+from localcluster.node import criconfigs, podcgroups, slots
 from localcluster.node.pods import qos_class
 from localcluster.node.simulator import host_ip
-from localcluster.runtime import containerd, imagebuild, images, networks, pulling
+
+if TYPE_CHECKING:
+    from localcluster.node import criruntime
+from localcluster.runtime import images, pulling
 
 log = logging.getLogger(__name__)
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-PREWARM = (images.PAUSE_IMAGE, "docker.io/library/debian:10", "docker.io/curlimages/curl:7.87.0")
 
 
 def now() -> str:
@@ -74,62 +71,12 @@ class PodState:
     events: list[NodeEvent] = field(default_factory=list)
 
 
-class ContainerdRuntime:
-    """The cluster's containerd, shared by its nodes; also a ``NodeFactory``."""
-
-    def __init__(self, backoff_base: float = slots.BACKOFF_BASE) -> None:
-        self.backoff_base = backoff_base
-        self.ctd: containerd.Containerd | None = None
-        self.cri: CriClient | None = None
-        self.puller: pulling.ImagePuller | None = None
-        self.version = ""
-        self.network: networks.Network | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str, state_dir: Path, seccomp_dir: Path) -> CriNode:
-        self.ensure_started(state_dir.parent.parent)
-        return CriNode(self, name, state_dir, seccomp_dir)
-
-    def ensure_started(self, cluster_dir: Path) -> None:
-        with self._lock:
-            if self.ctd is not None:
-                return
-            base = cluster_dir / "containerd"
-            self.network = networks.allocate(cluster_dir)
-            ctd = containerd.Containerd(base, self.network)
-            ctd.start()
-            self.ctd, self.cri = ctd, CriClient(ctd.layout.socket)
-            self.version = self.cri.wait_ready(containerd.START_TIMEOUT)
-            self.puller = pulling.ImagePuller(ctd, self.cri)
-            for image in PREWARM:  # in the background, when their archives are already cached
-                recipe = images.recipe_for(image)
-                if image == images.PAUSE_IMAGE or (recipe and imagebuild.cached_archive(recipe).exists()):
-                    self.puller.check(image, "IfNotPresent")
-
-    def wait_prewarmed(self, timeout: float) -> bool:
-        """Wait until the images ``ensure_started`` began importing are present (tests, benchmarks)."""
-        deadline = time.monotonic() + timeout
-        while self.puller is not None and time.monotonic() < deadline:
-            if not self.puller.busy():
-                return True
-            time.sleep(0.1)
-        return False
-
-    def close(self) -> None:
-        with self._lock:
-            if self.puller is not None:
-                self.puller.close()
-            if self.cri is not None:
-                self.cri.close()
-            if self.ctd is not None:
-                self.ctd.stop()
-            self.ctd = self.cri = self.puller = None
-
-
 class CriNode:
     """One node's kubelet half: pods through CRI on the shared containerd."""
 
-    def __init__(self, runtime: ContainerdRuntime, name: str, state_dir: Path, seccomp_dir: Path) -> None:
+    def __init__(
+        self, runtime: criruntime.ContainerdRuntime, name: str, state_dir: Path, seccomp_dir: Path
+    ) -> None:
         assert runtime.cri is not None and runtime.puller is not None
         self.runtime = runtime
         self.cri: CriClient = runtime.cri
@@ -181,7 +128,7 @@ class CriNode:
             states, self.pods = list(self.pods.values()), {}
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda s: self._teardown(s, 0.0), states))
-        _remove_empty_qos_cgroups()
+        podcgroups.remove_empty_qos()
 
     def drain_events(self) -> list[NodeEvent]:
         with self._lock:
@@ -411,7 +358,7 @@ class CriNode:
                     log.warning(
                         "%s failed pod=%s error=%s", method, state.pod["metadata"]["name"], err.message
                     )
-        _remove_pod_cgroups(criconfigs.cgroup_parent(state.pod))
+        podcgroups.remove_pod(criconfigs.cgroup_parent(state.pod))
         shutil.rmtree(state.log_dir.parent, ignore_errors=True)
         log.info("Stopped pod %s/%s", state.pod["metadata"].get("namespace"), state.pod["metadata"]["name"])
 
@@ -447,30 +394,3 @@ def _terminated(slot: slots.Slot, st: Any) -> dict[str, Any]:
         "containerID": f"containerd://{slot.container_id}",
         **({"message": st.message} if st.message else {}),
     }
-
-
-def _hierarchies() -> list[Path]:
-    try:
-        return [p for p in CGROUP_ROOT.iterdir() if p.is_dir()] + [CGROUP_ROOT]
-    except OSError:
-        return []
-
-
-def _remove_pod_cgroups(parent: str) -> None:
-    """kubelet removes the pod cgroup it made (runc leaves the parent directories)."""
-    for root in _hierarchies():
-        path = root / parent.lstrip("/")
-        if path.is_dir():
-            try:
-                path.rmdir()
-            except OSError as err:
-                log.warning("Removing pod cgroup failed path=%s error=%s", path, err)
-
-
-def _remove_empty_qos_cgroups() -> None:
-    for root in _hierarchies():
-        for sub in ("kubepods/besteffort", "kubepods/burstable", "kubepods"):
-            path = root / sub
-            if path.is_dir():
-                with contextlib.suppress(OSError):  # still used by another cluster's pods
-                    path.rmdir()

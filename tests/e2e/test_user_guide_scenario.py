@@ -31,7 +31,7 @@ from generator.profilenames import cluster_policy_profile_name
 from localcluster.admission import ENDPOINT_ANNOTATION
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
-from localcluster.node.crinode import PREWARM, ContainerdRuntime
+from localcluster.node.criruntime import PREWARM, ContainerdRuntime
 from localcluster.nodes import simulator_factory
 from localcluster.runtime.imagebuild import build_images
 from tests.localcluster.support import Kube, eventually, kubectl_on_tty, running_pods

@@ -16,7 +16,7 @@ import pytest
 
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
-from localcluster.node.crinode import PREWARM, ContainerdRuntime
+from localcluster.node.criruntime import PREWARM, ContainerdRuntime
 from localcluster.nodes import NodeFactory, StatusOnlyNode, simulator_factory
 from localcluster.runtime.imagebuild import build_images
 from tests.localcluster.support import Kube
