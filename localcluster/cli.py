@@ -155,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
         from localcluster import daemon
 
         stopped = daemon.stop(args.dir.resolve())
+        runtime = args.dir.resolve() / "containerd"
+        if runtime.is_dir():  # whatever a cluster that died without stopping left behind
+            from localcluster.runtime.reaping import force_cleanup
+
+            force_cleanup(runtime)
         print("stopped" if stopped else f"no local cluster runs from {args.dir}")
         return 0
     if args.action == "image":

@@ -19,6 +19,7 @@ import platform
 import shutil
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 from aiohttp import web
@@ -30,6 +31,7 @@ from localcluster.controllers.collection import GarbageCollector
 from localcluster.controllers.jobs import Jobs
 from localcluster.controllers.kubelet import Kubelet, Scheduler
 from localcluster.controllers.manager import ControllerManager
+from localcluster.controllers.serviceproxy import ServiceNetworking
 from localcluster.controllers.workloads import Workloads
 from localcluster.handlers import Handlers
 from localcluster.nodes import NodeFactory, StatusOnlyNode
@@ -129,6 +131,10 @@ def kubernetes_service(port: int) -> dict[str, object]:
     }
 
 
+def svc_ip(svc: dict[str, Any] | None) -> str | None:
+    return ((svc or {}).get("spec") or {}).get("clusterIP")
+
+
 class Cluster:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -143,6 +149,7 @@ class Cluster:
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.networking: ServiceNetworking | None = None
 
     def _resolve_service(self, namespace: str, name: str) -> str | None:
         mapped = self.settings.service_map.get(f"{namespace}/{name}")
@@ -150,7 +157,11 @@ class Cluster:
             return mapped
         svc = self.store.find(self.api.res("", "services"), namespace, name)
         annotations = (svc or {}).get("metadata", {}).get("annotations") or {}
-        return annotations.get(admission.ENDPOINT_ANNOTATION)
+        endpoint = annotations.get(admission.ENDPOINT_ANNOTATION)
+        if endpoint is None and self.networking is not None:  # a pod behind the Service
+            backends = [b for r in self.networking.rules() if r.cluster_ip == svc_ip(svc) for b in r.backends]
+            endpoint = f"{backends[0][0]}:{backends[0][1]}" if backends else None
+        return endpoint
 
     def _wire_controllers(self) -> None:
         workloads = Workloads(self.api, self.settings.node_names)
@@ -207,6 +218,10 @@ class Cluster:
             self.kubelets.append(Kubelet(self.api, name, sim))
         self._tasks = [asyncio.create_task(self.manager.run())]
         self._tasks += [asyncio.create_task(k.run()) for k in self.kubelets]
+        network = getattr(self.settings.node_factory, "network", None)
+        if network is not None:  # containerd nodes: kube-proxy and cluster DNS for their pods
+            self.networking = ServiceNetworking(self.api, network)
+            self._tasks.append(asyncio.create_task(self.networking.run()))
         log.info("Started local cluster url=%s nodes=%d", self.url, self.settings.nodes)
         return self.url
 

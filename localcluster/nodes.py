@@ -98,7 +98,7 @@ def simulator_factory(kind: str = "auto") -> NodeFactory:
     if kind == "status-only":
         return StatusOnlyNode
     if kind == "containerd" or (kind == "auto" and os.geteuid() == 0 and shutil.which("containerd")):
-        from localcluster.node.crinode import ContainerdRuntime
+        from localcluster.node.criruntime import ContainerdRuntime
 
         return ContainerdRuntime()
     try:

@@ -1,7 +1,11 @@
-"""The node simulator: the container runtime half of a simulated kubelet.
+"""The node side of the local cluster.
 
-The kubelet loop in ``localcluster`` calls ``NodeSimulator`` for the pods bound to its node, and the
-``localcluster exec`` CLI calls ``exec_in_container``. Every pod gets a pause sandbox and every
+``crinode`` is the kubelet half of a real node: pods through CRI on the cluster's containerd
+(``criconfigs`` builds the requests, ``slots`` the per-container bookkeeping and status). The rest
+of this package is the former process node simulator, kept as the benchmark baseline:
+
+``NodeSimulator`` runs the pods bound to its node (``--node-simulator process``), and the benchmark
+calls ``exec_in_container`` as the former ``localcluster exec`` did. Every pod gets a pause sandbox and every
 container a real process tree in a cgroup v2 scope named as containerd names it
 (``kubepods.slice/.../cri-containerd-<id>.scope``), in new mount and pid namespaces and the pod's
 UTS/IPC namespaces (hostname = pod name), running its command on the host filesystem (images are

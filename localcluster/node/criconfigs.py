@@ -17,6 +17,7 @@ from typing import Any
 
 from cri import runtime_pb2 as pb
 from localcluster.node.pods import environment, expand, qos_class
+from localcluster.runtime import dns
 
 POD_NAME = "io.kubernetes.pod.name"
 POD_NAMESPACE = "io.kubernetes.pod.namespace"
@@ -50,7 +51,20 @@ def pod_labels(pod: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def sandbox_config(pod: dict[str, Any], log_dir: Path, attempt: int = 0) -> Any:
+def dns_config(pod: dict[str, Any], nameserver: str) -> Any:
+    """kubelet's ClusterFirst resolv.conf; host-network pods (and no nameserver) keep the host's."""
+    spec = pod.get("spec", {})
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    cluster = policy == "ClusterFirstWithHostNet" or (
+        policy == "ClusterFirst" and not spec.get("hostNetwork")
+    )
+    if not nameserver or not cluster:
+        return None
+    ns = pod["metadata"].get("namespace", "default")
+    return pb.DNSConfig(servers=[nameserver], searches=dns.search_path(ns), options=["ndots:5"])
+
+
+def sandbox_config(pod: dict[str, Any], log_dir: Path, nameserver: str = "", attempt: int = 0) -> Any:
     meta, spec = pod["metadata"], pod.get("spec", {})
     privileged = any((c.get("securityContext") or {}).get("privileged") for c in spec.get("containers") or [])
     ctx = pb.LinuxSandboxSecurityContext(namespace_options=_modes(spec), privileged=bool(privileged))
@@ -61,6 +75,7 @@ def sandbox_config(pod: dict[str, Any], log_dir: Path, attempt: int = 0) -> Any:
         ),
         hostname="" if spec.get("hostNetwork") else (spec.get("hostname") or meta["name"])[:63],
         log_directory=str(log_dir),
+        dns_config=dns_config(pod, nameserver),
         labels=pod_labels(pod),
         annotations=meta.get("annotations") or {},
         linux=pb.LinuxPodSandboxConfig(cgroup_parent=cgroup_parent(pod), security_context=ctx),

@@ -1,8 +1,7 @@
 """A node whose pods run on the cluster's containerd through CRI, the way kubelet runs them.
 
-``ContainerdRuntime`` is the node factory: it starts the cluster's private containerd on the first
-node and shares it (one socket, one pod network) between the cluster's nodes; ``close`` stops it.
-``CriNode`` implements ``NodePort``: ``start_pod`` runs the sandbox (``RunPodSandbox``) and syncs;
+``CriNode`` (made by ``criruntime.ContainerdRuntime``, which shares one containerd between the
+cluster's nodes) implements ``NodePort``: ``start_pod`` runs the sandbox (``RunPodSandbox``) and syncs;
 ``pod_status`` is kubelet's ``syncPod`` — containers whose image is missing wait for it, containers
 that cannot be created are retried with back-off, exited ones are restarted by the restart policy
 (back-off between restarts, the RESTARTS count) — and returns the pod status. Events go to a queue
@@ -13,7 +12,6 @@ removes the pod's cgroups, volumes and logs.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import secrets
 import shutil
@@ -22,17 +20,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cri import runtime_pb2 as pb
 from cri.client import CriClient, CriError
-from localcluster.node import criconfigs, slots
+from localcluster.node import criconfigs, podcgroups, slots
 from localcluster.node.pods import qos_class
 from localcluster.node.simulator import host_ip
-from localcluster.runtime import containerd, images, networks, pulling
+
+if TYPE_CHECKING:
+    from localcluster.node import criruntime
+from localcluster.runtime import images, pulling
 
 log = logging.getLogger(__name__)
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def now() -> str:
@@ -67,51 +67,16 @@ class PodState:
     log_dir: Path
     volume_dir: Path
     terminal: bool = False
+    sandbox_retry_at: float = 0.0
     events: list[NodeEvent] = field(default_factory=list)
-
-
-class ContainerdRuntime:
-    """The cluster's containerd, shared by its nodes; also a ``NodeFactory``."""
-
-    def __init__(self, backoff_base: float = slots.BACKOFF_BASE) -> None:
-        self.backoff_base = backoff_base
-        self.ctd: containerd.Containerd | None = None
-        self.cri: CriClient | None = None
-        self.puller: pulling.ImagePuller | None = None
-        self.version = ""
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str, state_dir: Path, seccomp_dir: Path) -> CriNode:
-        self.ensure_started(state_dir.parent.parent)
-        return CriNode(self, name, state_dir, seccomp_dir)
-
-    def ensure_started(self, cluster_dir: Path) -> None:
-        with self._lock:
-            if self.ctd is not None:
-                return
-            base = cluster_dir / "containerd"
-            ctd = containerd.Containerd(base, networks.allocate(cluster_dir))
-            ctd.start()
-            self.ctd, self.cri = ctd, CriClient(ctd.layout.socket)
-            self.version = self.cri.wait_ready(containerd.START_TIMEOUT)
-            self.puller = pulling.ImagePuller(ctd, self.cri)
-            self.puller.check(images.PAUSE_IMAGE, "IfNotPresent")  # sandbox image, in the background
-
-    def close(self) -> None:
-        with self._lock:
-            if self.puller is not None:
-                self.puller.close()
-            if self.cri is not None:
-                self.cri.close()
-            if self.ctd is not None:
-                self.ctd.stop()
-            self.ctd = self.cri = self.puller = None
 
 
 class CriNode:
     """One node's kubelet half: pods through CRI on the shared containerd."""
 
-    def __init__(self, runtime: ContainerdRuntime, name: str, state_dir: Path, seccomp_dir: Path) -> None:
+    def __init__(
+        self, runtime: criruntime.ContainerdRuntime, name: str, state_dir: Path, seccomp_dir: Path
+    ) -> None:
         assert runtime.cri is not None and runtime.puller is not None
         self.runtime = runtime
         self.cri: CriClient = runtime.cri
@@ -130,7 +95,7 @@ class CriNode:
         uid = pod["metadata"]["uid"]
         with self._lock:
             if uid not in self.pods:
-                self.pods[uid] = self._run_sandbox(pod)
+                self.pods[uid] = self._new_pod(pod)
             status = self.pod_status(uid)
         assert status is not None
         return status
@@ -140,6 +105,8 @@ class CriNode:
             state = self.pods.get(uid)
             if state is None:
                 return None
+            if not state.sandbox_id:
+                self._run_sandbox(state)
             if not state.terminal:
                 for slot in state.slots:
                     self._sync(state, slot)
@@ -161,7 +128,7 @@ class CriNode:
             states, self.pods = list(self.pods.values()), {}
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda s: self._teardown(s, 0.0), states))
-        _remove_empty_qos_cgroups()
+        podcgroups.remove_empty_qos()
 
     def drain_events(self) -> list[NodeEvent]:
         with self._lock:
@@ -210,42 +177,38 @@ class CriNode:
 
     # -- syncing ----------------------------------------------------------------------------------
 
-    def _run_sandbox(self, pod: dict[str, Any]) -> PodState:
+    def _new_pod(self, pod: dict[str, Any]) -> PodState:
         meta = pod["metadata"]
         base = self.state_dir / "pods" / meta["uid"]
-        log_dir = base / "logs"
-        volume_dir = base / "volumes"
         for v in pod.get("spec", {}).get("volumes") or []:
             if "emptyDir" in v:
-                (volume_dir / v["name"]).mkdir(parents=True, exist_ok=True)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        config = criconfigs.sandbox_config(pod, log_dir)
-        state = PodState(
-            pod,
-            "",
-            config,
-            "",
-            now(),
-            [slots.Slot(c) for c in pod["spec"].get("containers") or []],
-            log_dir,
-            volume_dir,
-        )
+                (base / "volumes" / v["name"]).mkdir(parents=True, exist_ok=True)
+        (base / "logs").mkdir(parents=True, exist_ok=True)
+        containers = [slots.Slot(c) for c in pod["spec"].get("containers") or []]
+        gateway = self.runtime.network.gateway if self.runtime.network else ""
+        config = criconfigs.sandbox_config(pod, base / "logs", gateway)
+        return PodState(pod, "", config, "", now(), containers, base / "logs", base / "volumes")
+
+    def _run_sandbox(self, state: PodState) -> None:
+        """``RunPodSandbox`` once the sandbox image is there; failures are retried on the next sync."""
+        if time.monotonic() < state.sandbox_retry_at:
+            return
+        pause = self.puller.check(images.PAUSE_IMAGE, "IfNotPresent")
+        if pause.phase != "ready":
+            return
         try:
-            state.sandbox_id = self.cri.call(
-                "RunPodSandbox", pb.RunPodSandboxRequest(config=config)
-            ).pod_sandbox_id
+            request = pb.RunPodSandboxRequest(config=state.sandbox_config)
+            state.sandbox_id = self.cri.call("RunPodSandbox", request).pod_sandbox_id
         except CriError as err:
-            for slot in state.slots:
-                slot.waiting = ("ContainerCreating", "")
+            state.sandbox_retry_at = time.monotonic() + 2.0
             self._event(
                 state, "", "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err.message}"
             )
-            return state
-        sandbox = self.cri.call(
-            "PodSandboxStatus", pb.PodSandboxStatusRequest(pod_sandbox_id=state.sandbox_id)
-        )
-        state.pod_ip = self.host_ip if pod["spec"].get("hostNetwork") else sandbox.status.network.ip
-        return state
+            return
+        request = pb.PodSandboxStatusRequest(pod_sandbox_id=state.sandbox_id)
+        sandbox = self.cri.call("PodSandboxStatus", request)
+        host_network = state.pod["spec"].get("hostNetwork")
+        state.pod_ip = self.host_ip if host_network else sandbox.status.network.ip
 
     def _sync(self, state: PodState, slot: slots.Slot) -> None:
         """One step of kubelet's syncPod for one container."""
@@ -309,14 +272,20 @@ class CriNode:
         if pulled.phase != "ready":
             self._wait(state, slot, pulled.reason, pulled.message, pulled.phase == "failed")
             if pulled.phase == "pulling":
+                slot.pull_started = slot.pull_started or time.monotonic()
                 self._event(state, slot.name, "Normal", "Pulling", f'Pulling image "{image}"')
             return
         slot.image_id = pulled.image_id
         if ("Pulled", image) not in slot.reported:
             slot.reported.add(("Pulled", image))
-            self._event(
-                state, slot.name, "Normal", "Pulled", f'Container image "{image}" already present on machine'
+            took = time.monotonic() - slot.pull_started
+            message = (
+                f'Successfully pulled image "{image}" in {took:.3f}s'
+                if slot.pull_started
+                else f'Container image "{image}" already present on machine'
             )
+            slot.pull_started = 0.0
+            self._event(state, slot.name, "Normal", "Pulled", message)
         config, problem = criconfigs.container_config(
             state.pod, slot.spec, slot.restart_count, self.seccomp_dir, state.volume_dir, state.pod_ip
         )
@@ -389,7 +358,7 @@ class CriNode:
                     log.warning(
                         "%s failed pod=%s error=%s", method, state.pod["metadata"]["name"], err.message
                     )
-        _remove_pod_cgroups(criconfigs.cgroup_parent(state.pod))
+        podcgroups.remove_pod(criconfigs.cgroup_parent(state.pod))
         shutil.rmtree(state.log_dir.parent, ignore_errors=True)
         log.info("Stopped pod %s/%s", state.pod["metadata"].get("namespace"), state.pod["metadata"]["name"])
 
@@ -425,30 +394,3 @@ def _terminated(slot: slots.Slot, st: Any) -> dict[str, Any]:
         "containerID": f"containerd://{slot.container_id}",
         **({"message": st.message} if st.message else {}),
     }
-
-
-def _hierarchies() -> list[Path]:
-    try:
-        return [p for p in CGROUP_ROOT.iterdir() if p.is_dir()] + [CGROUP_ROOT]
-    except OSError:
-        return []
-
-
-def _remove_pod_cgroups(parent: str) -> None:
-    """kubelet removes the pod cgroup it made (runc leaves the parent directories)."""
-    for root in _hierarchies():
-        path = root / parent.lstrip("/")
-        if path.is_dir():
-            try:
-                path.rmdir()
-            except OSError as err:
-                log.warning("Removing pod cgroup failed path=%s error=%s", path, err)
-
-
-def _remove_empty_qos_cgroups() -> None:
-    for root in _hierarchies():
-        for sub in ("kubepods/besteffort", "kubepods/burstable", "kubepods"):
-            path = root / sub
-            if path.is_dir():
-                with contextlib.suppress(OSError):  # still used by another cluster's pods
-                    path.rmdir()

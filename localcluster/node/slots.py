@@ -34,6 +34,7 @@ class Slot:
     last_terminated: dict[str, Any] | None = None
     backoff: float = 0.0
     retry_at: float = 0.0
+    pull_started: float = 0.0  # monotonic time of the first Pulling event of the current pull
     reported: set[tuple[str, str]] = field(default_factory=set)  # events already sent
 
     @property

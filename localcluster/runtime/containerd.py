@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from localcluster.runtime import imagebuild, images, networks
+from localcluster.runtime import imagebuild, images, networks, reaping
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 20.0
@@ -114,6 +114,7 @@ class Containerd:
         self.layout = Layout(base)
         self.network = network
         self._proc: subprocess.Popen[bytes] | None = None
+        self._reaper: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         check_installed()
@@ -140,6 +141,7 @@ class Containerd:
                 self.stop()
                 raise RuntimeUnavailable(f"containerd did not start; see {lay.log}")
             time.sleep(0.01)
+        self._reaper = reaping.spawn_reaper(lay.base)
         log.info("Started containerd socket=%s pid=%d", lay.socket, self._proc.pid)
 
     def ctr_argv(self, *args: str) -> list[str]:
@@ -184,6 +186,12 @@ class Containerd:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         networks.delete_bridge(self.network)
+        if self._reaper is not None and self._reaper.stdin is not None:
+            self._reaper.stdin.close()  # it finds nothing left, and exits
+            try:
+                self._reaper.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._reaper.kill()
         log.info("Stopped containerd socket=%s", self.layout.socket)
 
 

@@ -62,6 +62,14 @@ def build(recipe: Recipe, cache: Path = CACHE) -> Path:
     return out
 
 
+def build_images(names: list[str], cache: Path = CACHE) -> list[Path]:
+    """Build (or find cached) the recipe images for ``names``, e.g. before a test session."""
+    from localcluster.runtime.images import recipe_for
+
+    recipes = [r for r in (recipe_for(n) for n in names) if r is not None]
+    return [build(r, cache) for r in recipes]
+
+
 def _debootstrap(recipe: Recipe, rootfs: Path) -> None:
     variant = "extract" if recipe.base == "busybox" else "minbase"
     argv = ["mmdebstrap", f"--variant={variant}", "--skip=output/dev", "--format=tar", "--quiet"]

@@ -96,5 +96,10 @@ class ImagePuller:
         found = self.present(name)
         return PullState("ready", found) if found else PullState("pulling", reason="ContainerCreating")
 
+    def busy(self) -> bool:
+        """Whether an image is still being built or imported."""
+        with self._lock:
+            return any(not f.done() for f in self._pulls.values())
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -16,7 +16,9 @@ import pytest
 
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
+from localcluster.node.criruntime import PREWARM, ContainerdRuntime
 from localcluster.nodes import NodeFactory, StatusOnlyNode, simulator_factory
+from localcluster.runtime.imagebuild import build_images
 from tests.localcluster.support import Kube
 
 
@@ -31,8 +33,13 @@ def cluster_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def cluster(cluster_dir: pathlib.Path) -> Iterator[ClusterThread]:
-    thread = ClusterThread(Settings(state_dir=cluster_dir, nodes=2, node_factory=node_factory()))
+    factory = node_factory()
+    if isinstance(factory, ContainerdRuntime):
+        build_images(list(PREWARM))  # cached after the first run
+    thread = ClusterThread(Settings(state_dir=cluster_dir, nodes=2, node_factory=factory))
     thread.start()
+    if isinstance(factory, ContainerdRuntime):  # the guide's images, imported once for every test
+        assert factory.wait_prewarmed(300)
     yield thread
     thread.stop()
 

@@ -348,3 +348,27 @@ def test_an_imported_archive_runs_with_pull_policy_never(
     _pod(kube, ns, "imported", {"containers": [{"name": "c1", "image": name, "imagePullPolicy": "Never"}]})
     pod = _running(kube, ns, "imported")
     assert pod.status.container_statuses[0].image == name
+
+
+def test_localcluster_exec_is_kubectl_exec(kube: Kube, ns: str, cluster_dir: pathlib.Path) -> None:
+    _pod(kube, ns, "wrapped", {"containers": [{"name": "c1", "image": "debian:10", "command": SLEEP}]})
+    _running(kube, ns, "wrapped")
+    argv = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "localcluster",
+        "exec",
+        "--dir",
+        str(cluster_dir),
+        "-n",
+        ns,
+        "wrapped",
+        "-c",
+        "c1",
+        "--",
+        "sh",
+        "-c",
+        "cat /etc/hostname; exit 4",
+    ]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert (proc.returncode, proc.stdout) == (4, "wrapped\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -86,3 +87,24 @@ def processes_mentioning(text: bytes) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_a_killed_cluster_leaves_nothing_behind_either(tmp_path: pathlib.Path) -> None:
+    kubeconfig = pathlib.Path(app("up", "--dir", str(tmp_path), "--detach"))
+    pid = int((tmp_path / "pid").read_text())
+    server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line)
+    kube = Kube(kubeconfig, server)
+    pod = {
+        "metadata": {"name": "p", "labels": {"app": "p"}},
+        "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
+    }
+    kube.core.create_namespaced_pod("default", pod)
+    uid = eventually(lambda: running_pods(kube, "default", "app=p", 1), timeout=120)[0].metadata.uid
+    bridge = _our_bridge(tmp_path)
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: processes_mentioning(str(tmp_path).encode()) == [], timeout=60)
+    assert marked_processes() == []
+    assert not list(pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}"))
+    assert str(tmp_path) not in pathlib.Path("/proc/self/mountinfo").read_text()
+    assert f"{bridge} " not in _ip("-br", "link")
+    assert app("down", "--dir", str(tmp_path)) == f"no local cluster runs from {tmp_path}"
