@@ -13,7 +13,7 @@ import functools
 
 import pytest
 
-from bench.fidelity import PROGRAMS, QUICK, Result, check
+from bench.fidelity import PROGRAMS, QUICK, WORK_ROOT, Result, check
 
 TRACER_SIDE = "issue 9 tracer-side: directory rules lack '/', scripts get no exec rule"
 
@@ -44,17 +44,21 @@ def test_the_apparmor_profile_allows_every_request_of_the_ground_truth(name: str
     assert _result(name).false_denials == []
 
 
-def _tracer_side(denial: str) -> bool:
+def _tracer_side(name: str, denial: str) -> bool:
     """A directory request (rule without '/', untraced mkdir) or the exec of a '#!' script."""
     path, _, letters = denial.rpartition(" ")
     if path.endswith("/"):
         return True
-    if letters == "x":
-        with open(path, "rb") as handle:
-            return handle.read(2) == b"#!"
-    return False
+    program = next(p for p in PROGRAMS if p.name == name)
+    scripts = {f"{WORK_ROOT}/{name}/{file}" for file, content, _ in program.files if content.startswith("#!")}
+    if letters != "x":
+        return False
+    if path in scripts:  # the work directory is gone by now
+        return True
+    with open(path, "rb") as handle:  # e.g. zcat, a shell script in /usr/bin
+        return handle.read(2) == b"#!"
 
 
 @pytest.mark.parametrize("name", QUICK)
 def test_every_false_denial_today_has_a_known_tracer_side_cause(name: str) -> None:
-    assert [d for d in _result(name).false_denials if not _tracer_side(d)] == []
+    assert [d for d in _result(name).false_denials if not _tracer_side(name, d)] == []
