@@ -33,7 +33,8 @@ def test_the_journal_watcher_keeps_each_targets_first_event_across_a_snapshot(tm
             time.sleep(0.02)
         first_a = watcher.first["ca"]
         journal.write_text("")  # a snapshot empties the journal
-        time.sleep(0.05)
+        while watcher.offsets.get(journal) != 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
         with journal.open("a") as handle:
             handle.write(json.dumps({"kind": "exec", "target": "cb"}) + "\n" + '{"target": "ca"}\n{"torn')
         while "cb" not in watcher.first and time.monotonic() < deadline:
