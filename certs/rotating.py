@@ -9,7 +9,8 @@
   (``stage-ca``), and signs nothing yet. Once it has been published for ``soak`` (or the current CA
   would expire within ``margin``) it signs a new serving certificate and the old CA stays trusted as
   the previous one (``switch-ca``) until it expires (``retire-ca``).
-``ensure`` applies that to a store under its lock and hands every changed trust bundle to each
+``ensure`` applies that to a store under its lock (or again from the store's new content when another
+writer won a race: ``StoreConflict``) and hands every changed trust bundle to each
 ``CaBundleSink`` (the webhook configurations) *after* the store holds it. Upstream checks every
 12 h whether the chain is still valid 12 h later (spec §2.5).
 """
@@ -21,6 +22,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+import tenacity
 
 from certs.authority import (
     CertBundle,
@@ -34,7 +37,7 @@ from certs.authority import (
     reissue_serving,
     serving_problem,
 )
-from certs.stores import CertStore
+from certs.stores import CertStore, StoreConflict
 
 Decision = Literal["reuse", "reissue", "stage-ca", "switch-ca", "retire-ca", "regenerate"]
 RENEWAL_MARGIN = datetime.timedelta(hours=12)
@@ -133,11 +136,13 @@ def ensure(
     timing: Timing | None = None,
 ) -> Outcome:
     """Bring the store to a bundle valid for ``margin``; push a changed trust bundle to every sink."""
-    with store.lock():
-        current = store.load()
-        outcome = renew(current, names, now, timing or Timing(margin=margin))
-        if outcome.bundle != current:
-            store.save(outcome.bundle)
+    for attempt in tenacity.Retrying(retry=tenacity.retry_if_exception_type(StoreConflict),
+                                     stop=tenacity.stop_after_attempt(5), reraise=True):
+        with attempt, store.lock():  # a conflicting writer: start again from what it stored
+            current = store.load()
+            outcome = renew(current, names, now, timing or Timing(margin=margin))
+            if outcome.bundle != current:
+                store.save(outcome.bundle)
     if current is None or ca_bundle(outcome.bundle) != ca_bundle(current):
         for sink in sinks:
             sink.update_ca_bundle(ca_bundle(outcome.bundle))

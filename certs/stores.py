@@ -32,8 +32,13 @@ TRUST_FILE = "ca-bundle.crt"
 WRITE_ORDER = ("next_ca_cert", "next_ca_key", "previous_ca_cert", "ca_cert", "ca_key", "cert", "key")
 
 
+class StoreConflict(Exception):
+    """Another writer changed the store between this writer's load and save: load and decide again."""
+
+
 class CertStore(Protocol):
-    """Keeps one ``CertBundle``; ``lock`` excludes other writers for a load-decide-save."""
+    """Keeps one ``CertBundle``; ``lock`` excludes other writers for a load-decide-save, or ``save``
+    raises ``StoreConflict`` when another writer got there first."""
 
     def load(self) -> CertBundle | None: ...
 
@@ -52,10 +57,11 @@ class DirectoryStore:
         return self.directory / (REQUIRED | OPTIONAL)[field]
 
     def load(self) -> CertBundle | None:
-        if not all(self.path(field).is_file() for field in REQUIRED):
+        """The stored bundle; None without a CA. A missing serving pair loads empty (to be re-issued)."""
+        if not (self.path("ca_cert").is_file() and self.path("ca_key").is_file()):
             return None
-        fields = {field: self.path(field).read_bytes() for field in REQUIRED}
-        fields |= {f: self.path(f).read_bytes() for f in OPTIONAL if self.path(f).is_file()}
+        fields = {f: self.path(f).read_bytes() if self.path(f).is_file() else b""
+                  for f in REQUIRED | OPTIONAL}
         return CertBundle(**fields)
 
     @contextlib.contextmanager

@@ -7,9 +7,12 @@ re-issue the serving certificate without changing the ``caBundle``; annotation
 ``self-signed-cert: "true"``; during a CA change also ``nextCA.crt``/``nextCA.key`` or
 ``previousCA.crt``) and the serving pair in ``varmor-webhook-svc.<ns>.varmor-tls-pair``
 (``kubernetes.io/tls``). Only a 404 means "absent": any other API error propagates, so a transient
-failure never makes the renewer mint a new CA. ``WebhookConfigurationSink`` is a
-``certs.rotating.CaBundleSink`` that patches every webhook of ``varmor-resource-mutating-webhook-cfg`` and
-``varmor-policy-validating-webhook-cfg``. Both take the ``kubernetes`` client's API objects.
+failure never makes the renewer mint a new CA; a CA without a serving pair keeps its CA (the pair
+is re-issued). Writes are optimistic: a Secret created or changed by another replica since our read
+raises ``StoreConflict`` and ``ensure`` decides again from it. ``WebhookConfigurationSink`` is a
+``certs.rotating.CaBundleSink`` that patches every webhook of
+``varmor-resource-mutating-webhook-cfg`` and ``varmor-policy-validating-webhook-cfg``. Both take the
+``kubernetes`` client's API objects.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from kubernetes.client.exceptions import ApiException
 from api.names import WEBHOOK_CONFIGURATIONS as CONFIGURATIONS
 from api.names import WEBHOOK_SERVICE as SERVICE
 from certs.authority import CertBundle
+from certs.stores import StoreConflict
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +43,27 @@ class SecretStore:
         self.namespace = namespace
         self.ca_name = f"{SERVICE}.{namespace}.varmor-tls-ca"
         self.pair_name = f"{SERVICE}.{namespace}.varmor-tls-pair"
+        self._versions: dict[str, str | None] = {}  # resourceVersion seen by the last read; None: absent
 
     def _read(self, name: str) -> dict[str, bytes] | None:
         try:
             secret = self.core.read_namespaced_secret(name, self.namespace)
         except ApiException as error:
             if error.status == 404:
+                self._versions[name] = None
                 return None
             raise
+        self._versions[name] = secret.metadata.resource_version
         return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
 
     def load(self) -> CertBundle | None:
-        ca, pair = self._read(self.ca_name), self._read(self.pair_name)
-        if not ca or not pair:
+        ca, pair = self._read(self.ca_name), self._read(self.pair_name) or {}
+        if not ca:
             return None
         try:
-            return CertBundle(ca_cert=ca["rootCA.crt"], ca_key=ca["rootCA.key"], cert=pair["tls.crt"],
-                              key=pair["tls.key"], next_ca_cert=ca.get("nextCA.crt", b""),
+            return CertBundle(ca_cert=ca["rootCA.crt"], ca_key=ca["rootCA.key"],
+                              cert=pair.get("tls.crt", b""), key=pair.get("tls.key", b""),
+                              next_ca_cert=ca.get("nextCA.crt", b""),
                               next_ca_key=ca.get("nextCA.key", b""),
                               previous_ca_cert=ca.get("previousCA.crt", b""))
         except KeyError:
@@ -67,15 +75,24 @@ class SecretStore:
         yield
 
     def _write(self, name: str, kind: str, data: dict[str, bytes], annotations: dict[str, str]) -> None:
-        body = {"apiVersion": "v1", "kind": "Secret", "type": kind,
-                "metadata": {"name": name, "namespace": self.namespace, "annotations": annotations},
-                "data": {k: _b64(v) for k, v in data.items()}}
+        body: dict[str, Any] = {
+            "apiVersion": "v1", "kind": "Secret", "type": kind,
+            "metadata": {"name": name, "namespace": self.namespace, "annotations": annotations},
+            "data": {k: _b64(v) for k, v in data.items()}}
+        seen = self._versions.get(name, "unread")
         try:
-            self.core.create_namespaced_secret(self.namespace, body)
+            if seen is None:
+                written = self.core.create_namespaced_secret(self.namespace, body)
+            else:
+                if seen == "unread":  # saved without a load: the last writer wins
+                    seen = self.core.read_namespaced_secret(name, self.namespace).metadata.resource_version
+                body["metadata"]["resourceVersion"] = seen
+                written = self.core.replace_namespaced_secret(name, self.namespace, body)
         except ApiException as error:
-            if error.status != 409:
-                raise
-            self.core.replace_namespaced_secret(name, self.namespace, body)
+            if error.status == 409:
+                raise StoreConflict(f"Secret {self.namespace}/{name} was written by someone else") from None
+            raise
+        self._versions[name] = written.metadata.resource_version
         log.info("Stored certificate secret %s/%s", self.namespace, name)
 
     def save(self, bundle: CertBundle) -> None:

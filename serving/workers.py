@@ -7,7 +7,7 @@ gevent worker this one defers the handshake out of the accept path and bounds it
 ``handshake_timeout`` (``ServingSettings``); request headers are bounded by the keep-alive timeout
 (gunicorn), and the number of connections per worker by ``worker_connections``.
 
-Imported by gunicorn in the arbiter by name (``serving.workers.HardenedGeventWorker``); the
+Imported in the arbiter by ``serving.servers``, which hands gunicorn a subclass per server; the
 monkey-patching happens in each worker process only.
 """
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import datetime
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from certs.authority import CA_VALIDITY, ServingNames, ca_bundle
+from certs.authority import CA_VALIDITY, ServingNames, ca_bundle, new_bundle, serving_problem
 from certs.rotating import CA_LEAD, CA_SOAK, ensure
+from certs.stores import StoreConflict
 from controller.certificates import SecretStore, WebhookConfigurationSink
 from localcluster.cluster import ClusterThread, Settings
 from webhook.registrations import mutating_configuration, validating_configuration
@@ -102,3 +104,49 @@ def test_a_missing_configuration_is_skipped(api: Any) -> None:
     WebhookConfigurationSink(admission, (name,)).update_ca_bundle("Zm9v")
     with pytest.raises(client.exceptions.ApiException):
         admission.read_validating_webhook_configuration(name)
+
+
+def test_a_writer_that_lost_a_race_gets_a_conflict_and_then_reuses_the_winners_ca(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": "race"}})
+    names = ServingNames("race")
+    winner, loser = SecretStore(core, "race"), SecretStore(core, "race")
+    assert winner.load() is None and loser.load() is None
+    won = ensure(winner, names, NOW)
+    with pytest.raises(StoreConflict):
+        loser.save(new_bundle(names, NOW))
+    again = ensure(loser, names, NOW)
+    assert again.decision == "reuse" and again.bundle.ca_cert == won.bundle.ca_cert
+
+
+def test_two_replicas_renewing_at_once_end_with_one_consistent_bundle(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": "pair"}})
+    names, errors = ServingNames("pair"), []
+
+    def replica() -> None:
+        try:
+            for _ in range(5):
+                ensure(SecretStore(core, "pair"), names, NOW)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    stored = SecretStore(core, "pair").load()
+    assert stored is not None
+    assert serving_problem(stored, names, NOW) is None
+
+
+def test_a_ca_whose_serving_pair_is_gone_is_kept_and_the_pair_reissued(api: Any) -> None:
+    core: Any = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": "nopair"}})
+    names = ServingNames("nopair")
+    first = ensure(SecretStore(core, "nopair"), names, NOW)
+    core.delete_namespaced_secret("varmor-webhook-svc.nopair.varmor-tls-pair", "nopair")
+    again = ensure(SecretStore(core, "nopair"), names, NOW)
+    assert again.decision == "reissue" and again.bundle.ca_cert == first.bundle.ca_cert
