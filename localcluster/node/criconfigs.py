@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from localcluster.cri import runtime_pb2 as pb
+from cri import runtime_pb2 as pb
 from localcluster.node.pods import environment, expand, qos_class
 from localcluster.runtime import dns
 

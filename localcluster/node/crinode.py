@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localcluster.cri import runtime_pb2 as pb
-from localcluster.cri.client import CriClient, CriError
+from cri import runtime_pb2 as pb
+from cri.client import CriClient, CriError
 from localcluster.node import criconfigs, podcgroups, slots
 from localcluster.node.pods import qos_class
 from localcluster.node.simulator import host_ip

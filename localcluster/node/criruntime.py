@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from localcluster.cri.client import CriClient
+from cri.client import CriClient
 from localcluster.node import slots
 from localcluster.node.crinode import CriNode
 from localcluster.runtime import containerd, imagebuild, images, networks, pulling

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from localcluster.cri import runtime_pb2 as pb
-from localcluster.cri.client import CriClient, CriError
+from cri import runtime_pb2 as pb
+from cri.client import CriClient, CriError
 from localcluster.runtime import images
 from localcluster.runtime.containerd import Containerd
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from cri import runtime_pb2 as pb
+from cri.client import CriClient
 from localcluster.cluster import ClusterThread
-from localcluster.cri import runtime_pb2 as pb
-from localcluster.cri.client import CriClient
 from localcluster.node.crinode import CriNode
 from localcluster.runtime.imagebuild import write_oci_archive
 from localcluster.runtime.images import Recipe

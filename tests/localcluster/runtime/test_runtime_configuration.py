@@ -9,7 +9,7 @@ import pathlib
 import tarfile
 from typing import Any
 
-from localcluster.cri import runtime_pb2 as pb
+from cri import runtime_pb2 as pb
 from localcluster.node import criconfigs, slots
 from localcluster.runtime import containerd, imagebuild, images, networks
 from localcluster.streaming import exit_status, render_log, tail

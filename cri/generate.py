@@ -1,6 +1,6 @@
 """Regenerate ``runtime_pb2.py``/``.pyi`` from ``runtime.proto`` with the pinned grpcio-tools.
 
-Run ``python -m localcluster.cri.generate`` after editing the proto; the output is committed, so the
+Run ``python -m cri.generate`` after editing the proto; the output is committed, so the
 protobuf runtime pinned in requirements.txt must accept the gencode version grpcio-tools writes.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 
-from localcluster.cri import runtime_pb2 as pb
+from cri import runtime_pb2 as pb
 
 _METHODS = {
     "Version": ("RuntimeService", "VersionResponse"),
