@@ -61,11 +61,15 @@ def _alive(pid: int) -> bool:
 
 
 def read_pid(state_dir: pathlib.Path) -> int | None:
+    """The recorded cluster pid while that process is still this directory's cluster (pids are reused)."""
     try:
         pid = int(paths(state_dir)["pid"].read_text().strip())
+        cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    argv = cmdline.split(b"\0")
+    ours = b"localcluster" in argv and b"up" in argv
+    return pid if ours and _alive(pid) else None
 
 
 def start_detached(argv: list[str], state_dir: pathlib.Path, timeout: float = 30.0) -> pathlib.Path:
