@@ -44,13 +44,6 @@ TracerFactory = Callable[[Sink], TracerPort]
 CgroupOf = Callable[[str], str | None]
 
 
-# runc names its own set-up process ``runc:[0:PARENT]``, ``runc:[1:CHILD]``, ``runc:[2:INIT]`` until it
-# execs the container's command (a ``kubectl exec`` runs one too, inside the container's cgroup).
-# Its credential and file steps are the runtime's, not the workload's: upstream's AppArmor profile
-# and seccomp filter only apply from that exec on, so they never record them either.
-RUNTIME_INIT_COMMS = ("runc:[",)
-
-
 def target_name(container_id: str) -> str:
     return "c" + container_id[:24]
 
@@ -90,8 +83,6 @@ class Recording:
         A tracer event names its target (a container); an AppArmor audit record names the
         profile, which is the window's; audit stats name ``auditlog:<target>``.
         """
-        if str(event.get("comm", "")).startswith(RUNTIME_INIT_COMMS):
-            return
         target = routing_target(event)
         with self._lock:
             uid = self.targets.get(target)

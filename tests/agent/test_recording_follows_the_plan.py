@@ -152,16 +152,3 @@ def test_a_rollout_keeps_the_old_pods_data_and_records_the_new_ones(tmp_path: pa
     rec.on_event(file_event(target_name(new.container_id), "/root/new"))
     assert sorted(f.path for f in rec.finish(WINDOW).apparmor.files) == ["/root/new", "/root/old"]
 
-
-def test_the_runtimes_own_set_up_steps_are_not_the_workloads(tmp_path: pathlib.Path) -> None:
-    rec = recording(tmp_path)
-    rec.sync(open_plan(), {WINDOW.key: WINDOW}, cgroup_of)
-    target = target_name(C1.container_id)
-    rec.on_event({"v": 1, "kind": "capability", "target": target, "name": "setuid", "comm": "runc:[2:INIT]"})
-    rec.on_event(file_event(target, "/proc/self/fd/") | {"comm": "runc:[2:INIT]"})
-    rec.on_event({"v": 1, "kind": "exec", "target": target, "path": "/usr/bin/cat", "comm": "cat"})
-    rec.on_event(file_event(target, "/etc/shadow") | {"comm": "cat"})
-    model = rec.finish(WINDOW)
-    assert model.apparmor.capabilities == ()
-    assert [f.path for f in model.apparmor.files] == ["/etc/shadow"]
-    assert model.apparmor.executions == ("/usr/bin/cat",)
