@@ -39,7 +39,7 @@
 #define NOAUDIT_RANGES 16
 #define STACK_FRAMES 8
 #ifndef RING_PAGES
-#define RING_PAGES 16384      /* 64 MiB */
+#define RING_PAGES 8192       /* 32 MiB */
 #endif
 #define KSTACK_SIZE 16384
 #define AT_FDCWD -100
