@@ -153,6 +153,18 @@ static __always_inline struct tgt *cgroup_target(void) {
     return t;
 }
 
+/* runc's own set-up process (comm runc:[0:PARENT], runc:[1:CHILD], runc:[2:INIT]) runs in the
+ * container's cgroup until it execs the container's (or a `kubectl exec`'s) command. Its steps are
+ * the runtime's, not the workload's, and upstream's profiles only apply from that exec on; it must be
+ * skipped here, before the first-occurrence filter, or what it touched would hide the workload's own
+ * later use. An exec bumps the generation, so the same task is classified again under its new name. */
+static __always_inline int runtime_setup(void) {
+    char comm[8] = {};
+    bpf_get_current_comm(comm, sizeof(comm));
+    return comm[0] == 'r' && comm[1] == 'u' && comm[2] == 'n' && comm[3] == 'c' && comm[4] == ':' &&
+           comm[5] == '[';
+}
+
 /* The slow path of classify(): cgroup (or an ancestor), then mount namespace, then fork tree. */
 static __always_inline void classify_slow(struct who *w, u32 flags) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -163,6 +175,7 @@ static __always_inline void classify_slow(struct who *w, u32 flags) {
     }
     u32 *tid = tree.lookup(&tgid);
     if (!t && (flags & CFG_TREE) && tid) t = pid_targets.lookup(tid);
+    if (t && runtime_setup()) t = 0;
     w->id = t ? t->id : 0;
     w->origin = t && tid && *tid == t->id;
     w->slot = t ? t->slot & (MAXT - 1) : 0;
@@ -416,6 +429,7 @@ TRACEPOINT_PROBE(cgroup, cgroup_attach_task) { bump_gen(); return 0; }
  * For a `#!` script the exe_file is the interpreter and the filename the script: user space
  * tells them apart and records both. */
 TRACEPOINT_PROBE(sched, sched_process_exec) {
+    bump_gen();   /* the task has a new name: classify it again (runtime_setup) */
     struct who *t = classify();
     if (!t) return 0;
     void *mm = rdp((char *)bpf_get_current_task() + OFF_TASK_MM);
