@@ -97,14 +97,23 @@ def _certificates(settings: ManagerSettings) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from manager.clusterpolicies import api_client
+
     try:
         settings = settings_from(args, dict(os.environ))
-        from manager.clusterpolicies import api_client
-
-        api = api_client(settings.kubeconfig)
-        _certificates(settings)
-    except Exception as error:  # bad flags, an unreadable kubeconfig or certificate directory
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        api = api_client(settings.kubeconfig)
+    except Exception as error:  # the loader raises its own ConfigException, or OSError
+        where = settings.kubeconfig or "the in-cluster ServiceAccount"
+        print(f"error: cannot load the cluster configuration from {where}: {error}", file=sys.stderr)
+        return 2
+    try:
+        _certificates(settings)
+    except (OSError, ValueError) as error:
+        print(f"error: cannot prepare certificates in {settings.cert_dir}: {error}", file=sys.stderr)
         return 2
     from manager.running import Manager
 
