@@ -5,8 +5,9 @@ the writer, takes every report waiting for that profile, merges them into the mo
 ``reports.merge_report``, stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
 (reported nodes of this window), retrying on conflicts, and wakes every caller of the group with the
 outcome. The last stored model is kept and written back with its resourceVersion, so a model someone
-else changed meanwhile (the controller finishing it, an import) is a conflict and is read again. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
-lost and nothing is counted twice.
+else changed meanwhile (the controller finishing it, an import) is a conflict and is read again.
+A crash between store and answer makes the agent retry; merging is idempotent, so nothing is lost
+and nothing is counted twice.
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--renew-deadline", type=int, default=10)
     add("--retry-period", type=int, default=2)
     add("--kubernetes-version", default="1.30")
+    add("--managerIP", default="",
+        help="address the API server uses to reach this manager outside a cluster (default: --host)")
     add("--agents", type=int, default=0,
         help="agents expected to report (default: the varmor-agent DaemonSet's desired count, else nodes)")
 
@@ -78,7 +80,8 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> ManagerS
         webhook_timeout=args.webhookTimeout, host=args.host, webhook_port=args.webhook_port,
         status_port=args.status_port, addresses=tuple(args.address), lease_duration=args.lease_duration,
         renew_deadline=args.renew_deadline, retry_period=args.retry_period,
-        kubernetes_version=args.kubernetes_version, agents=max(args.agents, 0))
+        kubernetes_version=args.kubernetes_version, agents=max(args.agents, 0),
+        manager_ip=args.managerIP or (args.host if args.host not in ("0.0.0.0", "::", "") else "127.0.0.1"))
 
 
 def _certificates(settings: ManagerSettings) -> None:
@@ -89,22 +92,32 @@ def _certificates(settings: ManagerSettings) -> None:
     from certs.stores import DirectoryStore
 
     addresses = settings.addresses
-    if settings.host not in ("0.0.0.0", "::", "") and settings.host not in addresses:
-        addresses = (*addresses, settings.host)
+    for extra in (settings.host, settings.manager_ip):
+        if extra not in ("0.0.0.0", "::", "") and extra not in addresses:
+            addresses = (*addresses, extra)
     outcome = ensure(DirectoryStore(settings.cert_dir), ServingNames(settings.install_namespace, addresses),
                      datetime.datetime.now(datetime.UTC))
     log.info("Prepared certificates dir=%s decision=%s", settings.cert_dir, outcome.decision)
 
 
 def run(args: argparse.Namespace) -> int:
+    from manager.clusterpolicies import api_client
+
     try:
         settings = settings_from(args, dict(os.environ))
-        from manager.clusterpolicies import api_client
-
-        api = api_client(settings.kubeconfig)
-        _certificates(settings)
-    except Exception as error:  # bad flags, an unreadable kubeconfig or certificate directory
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        api = api_client(settings.kubeconfig)
+    except Exception as error:  # the loader raises its own ConfigException, or OSError
+        where = settings.kubeconfig or "the in-cluster ServiceAccount"
+        print(f"error: cannot load the cluster configuration from {where}: {error}", file=sys.stderr)
+        return 2
+    try:
+        _certificates(settings)
+    except (OSError, ValueError) as error:
+        print(f"error: cannot prepare certificates in {settings.cert_dir}: {error}", file=sys.stderr)
         return 2
     from manager.running import Manager
 

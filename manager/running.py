@@ -16,7 +16,7 @@ from multiprocessing.process import BaseProcess
 from kubernetes import client
 
 from controller.running import Controllers
-from manager import leading, processes, wiring
+from manager import leading, processes, registering, wiring
 from manager.settings import ManagerSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Manager:
         log.info("Started leading identity=%s", settings.identity)
         if settings.pod_name:
             leading.label_leader(self.api, settings.install_namespace, settings.pod_name)
+        registering.register(self.api, settings)
         self.controllers = Controllers(wiring.reconciler(settings)).start()
         self.serve_status.set()
         threading.Thread(target=self._resync, name="resync", daemon=True).start()

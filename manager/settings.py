@@ -53,3 +53,4 @@ class ManagerSettings:
     webhook_workers: int = 2
     status_threads: int = 32
     agents: int = 0  # 0: the agent DaemonSet's desired count, or the node count without one
+    manager_ip: str = "127.0.0.1"  # where the API server reaches the webhook outside a cluster

@@ -14,13 +14,12 @@ from typing import Any
 
 import requests
 import urllib3
+from kubernetes.client.exceptions import ApiException
 
-from localcluster.admission import ENDPOINT_ANNOTATION
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
 from localcluster.nodes import StatusOnlyNode
 from tests.localcluster.support import Kube, eventually
-from webhook.registrations import mutating_configuration, validating_configuration
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "tests" / "localcluster" / "fixtures"
@@ -84,16 +83,23 @@ class ManagerProcess:
                 self.process.wait()
 
 
-def register_webhooks(kube: Kube, manager: ManagerProcess) -> None:
-    """What the chart installs: the webhook Service (mapped to the replica's port) and both configurations."""
-    eventually(lambda: (manager.cert_dir / "ca.crt").exists(), timeout=30)
-    kube.core.create_namespaced_service("varmor", {
-        "metadata": {"name": "varmor-webhook-svc",
-                     "annotations": {ENDPOINT_ANNOTATION: f"127.0.0.1:{manager.webhook_port}"}},
-        "spec": {"ports": [{"port": 443}]}})
+MUTATING = "varmor-resource-mutating-webhook-cfg-debug"
+VALIDATING = "varmor-policy-validating-webhook-cfg-debug"
+
+
+def registered_webhooks(kube: Kube, manager: ManagerProcess) -> None:
+    """The leader registered upstream's out-of-cluster (``-debug``) configurations: its URL and CA."""
     ca = base64.b64encode((manager.cert_dir / "ca.crt").read_bytes()).decode()
-    kube.admission.create_mutating_webhook_configuration(mutating_configuration(ca))
-    kube.admission.create_validating_webhook_configuration(validating_configuration(ca))
+    def current() -> bool:
+        try:
+            mutating = kube.admission.read_mutating_webhook_configuration(MUTATING)
+            validating = kube.admission.read_validating_webhook_configuration(VALIDATING)
+        except ApiException:
+            return False
+        configs = [*mutating.webhooks, *validating.webhooks]
+        base = f"https://127.0.0.1:{manager.webhook_port}/"
+        return all(w.client_config.ca_bundle == ca and w.client_config.url.startswith(base) for w in configs)
+    eventually(current, timeout=30)
 
 
 def agent_token(kube: Kube, audience: str = "varmor-manager") -> str:

@@ -26,7 +26,7 @@ from tests.manager.support import (
     agent_token,
     data_body,
     local_cluster,
-    register_webhooks,
+    registered_webhooks,
     report,
     status_body,
 )
@@ -46,7 +46,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kube, Mana
         manager = ManagerProcess(kube, state, "manager-a")
         try:
             eventually(manager.serving_status, timeout=60)
-            register_webhooks(kube, manager)
+            registered_webhooks(kube, manager)
             namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
             kube.kubectl("create", "-f", "-", stdin=namespace)
             kube.kubectl("create", "-f", "-", stdin=(GUIDE / "demo-4-demo.yaml").read_text())
@@ -247,7 +247,7 @@ def test_an_invalid_policy_is_denied_and_the_controller_is_the_backstop(
     kube, _ = world
     denied = kube.kubectl("create", "-f", "-", stdin=INVALID, check=False)
     assert MESSAGE in denied
-    kube.admission.delete_validating_webhook_configuration("varmor-policy-validating-webhook-cfg")
+    kube.admission.delete_validating_webhook_configuration("varmor-policy-validating-webhook-cfg-debug")
     kube.kubectl("create", "-f", "-", stdin=INVALID)  # failurePolicy Ignore: nothing checks it on the way in
     def refused() -> dict[str, Any] | None:
         obj = kube.custom.get_cluster_custom_object("crd.varmor.org", "v1beta1", "varmorclusterpolicies",
