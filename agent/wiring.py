@@ -121,13 +121,16 @@ def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -
 
     def resolve() -> reporting.Endpoint:
         ca_bundle = None
-        try:
-            hooks = admission.read_mutating_webhook_configuration(MUTATING_CONFIGURATION).webhooks or []
+        for name in (MUTATING_CONFIGURATION, MUTATING_CONFIGURATION + "-debug"):  # in or out of cluster
+            try:
+                hooks = admission.read_mutating_webhook_configuration(name).webhooks or []
+            except client.ApiException as error:
+                if error.status == 404:
+                    continue
+                raise LookupError(f"cannot read the manager's CA: {error.status} {error.reason}") from None
             encoded = hooks[0].client_config.ca_bundle if hooks else None
             ca_bundle = base64.b64decode(encoded).decode() if encoded else None
-        except client.ApiException as error:
-            if error.status != 404:
-                raise LookupError(f"cannot read the manager's CA: {error.status} {error.reason}") from None
+            break
         service_name = f"{STATUS_SERVICE}.{namespace}.svc"
         if fixed_url:
             return reporting.Endpoint(fixed_url, ca_bundle)

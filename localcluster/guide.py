@@ -8,9 +8,9 @@ STATUS ``Completed``, and the jsonpath + ``base64 -d`` commands that print both 
 per step says what happened and how long it took; the cluster is taken down at the end unless
 ``--keep``.
 
-varmor-py runs as its parts run in a cluster: the manager (``app.py manager``) and one agent per
-node (``app.py agent``), here as processes on this machine next to the local cluster, registered
-with the objects of the Helm chart (``manifests/varmor``): its webhook Service and configurations.
+varmor-py runs as its parts run in a cluster: the manager (``app.py manager``, whose leader registers
+the webhook configurations with its CA) and one agent per node (``app.py agent``), here as processes
+on this machine next to the local cluster.
 This module only types what the guide types; it never records, merges or renders anything itself.
 """
 
@@ -241,8 +241,7 @@ class Guide:
             "--host", "127.0.0.1", "--address", "127.0.0.1",
             "--webhook-port", str(webhook_port), "--status-port", str(status_port)],
             env={"POD_NAME": "varmor-manager-local", "POD_NAMESPACE": "varmor"})
-        self.wait("the manager's certificates", lambda: (certs / "ca.crt").exists(), timeout=60)
-        self.register(base64.b64encode((certs / "ca.crt").read_bytes()).decode(), webhook_port)
+        self.wait("the manager's webhook registration", self.registered, timeout=90)
         token = self.state / "agents" / "bound-token"
         token.parent.mkdir(parents=True, exist_ok=True)
         token.write_text(self.kubectl("create", "token", "varmor-agent", "-n", "varmor", "--audience",
@@ -258,21 +257,11 @@ class Guide:
         self.wait("the leader", lambda: "leader" in self.kubectl(
             "get", "pod", "varmor-manager-local", "-n", "varmor", "--show-labels"), timeout=60)
 
-    def register(self, ca_bundle: str, webhook_port: int) -> None:
-        """The chart's webhook Service and configurations; the Service points at the manager's port."""
-        from localcluster import charts
-        from localcluster.admission import ENDPOINT_ANNOTATION
-
-        wanted = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "Service")
-        for obj in charts.render():
-            if obj["kind"] not in wanted or obj["metadata"]["name"] == "varmor-status-svc":
-                continue
-            if obj["kind"] == "Service":
-                annotations = obj["metadata"].setdefault("annotations", {})
-                annotations[ENDPOINT_ANNOTATION] = f"127.0.0.1:{webhook_port}"
-            for hook in obj.get("webhooks", []):
-                hook["clientConfig"]["caBundle"] = ca_bundle
-            self.kubectl("apply", "-f", "-", stdin=json.dumps(obj))
+    def registered(self) -> bool:
+        """The leader registered its webhook configurations (out of cluster: upstream's ``-debug``)."""
+        kinds = "mutatingwebhookconfigurations,validatingwebhookconfigurations"
+        names = self.kubectl("get", kinds, "-o", "name")
+        return "varmor-resource-mutating-webhook-cfg-debug" in names and "varmor-policy-validating" in names
 
     # ---- the guide
     def policy_status(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
 from localcluster.nodes import simulator_factory
 from tests.localcluster.support import Kube, eventually, kubectl_on_tty, running_pods
-from tests.manager.support import GUIDE, PROFILE, ManagerProcess, agent_token, free_port, register_webhooks
+from tests.manager.support import GUIDE, PROFILE, ManagerProcess, agent_token, free_port, registered_webhooks
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NODES = ("node-1", "node-2")
@@ -88,7 +88,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "spec": {"nodeName": "none", "containers": [{"name": "manager", "image": "varmor:dev"}]}})
         manager = ManagerProcess(kube, state, "manager-a", extra=("--address", "127.0.0.1"))
         eventually(manager.serving_status, timeout=60)
-        register_webhooks(kube, manager)
+        registered_webhooks(kube, manager)  # the leader registers them, with its CA
         token = state / "bound-token"
         token.write_text(agent_token(kube))
         for node in NODES:
