@@ -70,7 +70,7 @@ NOAUDIT_RANGES = 16
 # arm64: TIF_32BIT for aarch32)
 COMPAT = {"x86_64": ("thread_info.status", 0x0002), "aarch64": ("thread_info.flags", 1 << 22)}
 COMPAT_ARCH = {"x86_64": "i386", "aarch64": "arm"}
-RING_MIB = 32  # tracer RSS grows by what the ring buffer touches; 0 lost at 200k distinct opens
+RING_MIB = 32  # the tracer's RSS grows by what the ring buffer touches (bench/bench_tracer.py)
 # syscall -> the name of its syscalls:sys_exit_* tracepoint, each running sys_exit_prog (which
 # dispatches on the number and reads the arguments from the saved registers)
 SYSCALLS = {name: name for name in (
