@@ -14,7 +14,7 @@ $(STAMP): $(INSTALL_INPUTS)
 
 install: $(STAMP) ## Install Debian packages, the virtualenv and BCC headers
 
-demo: $(STAMP) ## Model the shipped demo workload and print its profiles
+demo: $(STAMP) ## Play the user guide on the local cluster (manager, agents, containerd nodes)
 	$(PY) app.py demo
 
 lint: $(STAMP) ## ruff, mypy --strict and import-linter contracts
