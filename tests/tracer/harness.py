@@ -110,3 +110,14 @@ def files(events: list[Event]) -> dict[str, set[str]]:
 
 def kinds(events: list[Event], kind: str) -> list[Event]:
     return [e for e in events if e["kind"] == kind]
+
+
+def traced(tracer: TracerProcess, script: str) -> list[Event]:
+    """Run ``script`` in a fresh targeted container; the events the tracer recorded for it."""
+    ctr = Container(script)
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        ctr.run()
+        return tracer.remove(ctr.name)
+    finally:
+        ctr.remove()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from tests.tracer.harness import Container, Event, TracerProcess, kinds
+from tests.tracer.harness import TracerProcess, kinds, traced
 
 NOAUDIT_WORK = ("import mmap, os\n"
                 "for _ in range(20):\n"
@@ -24,16 +24,6 @@ NOAUDIT_WORK = ("import mmap, os\n"
                 "    except OSError:\n"
                 "        pass\n"
                 "os.execv('/bin/true', ['true'])\n")
-
-
-def traced(tracer: TracerProcess, script: str) -> list[Event]:
-    ctr = Container(script)
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        return tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
 
 
 def test_fork_mmap_brk_execve_and_proc_sys_reads_add_no_capability(tracer: TracerProcess) -> None:

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from tests.tracer.harness import Container, Event, TracerProcess, files, kinds
+from tests.tracer.harness import TracerProcess, files, kinds, traced
 
 LOCK_FILES = ("import os, sys\n"
               "os.chdir(sys.argv[1])\n"
@@ -22,16 +22,6 @@ AT_CALLS = ("import os, sys\n"
             "os.mkdir('made-at', dir_fd=d)\n"
             "os.symlink('/etc/hostname', 'link-at', dir_fd=d)\n"
             "os.mknod('node-at', 0o600 | 0o10000, dir_fd=d)\n")
-
-
-def traced(tracer: TracerProcess, script: str) -> list[Event]:
-    ctr = Container(script)
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        return tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
 
 
 def workdir() -> str:

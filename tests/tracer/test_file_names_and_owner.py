@@ -6,22 +6,12 @@ from __future__ import annotations
 import os
 import tempfile
 
-from tests.tracer.harness import Container, Event, TracerProcess, files, kinds
+from tests.tracer.harness import Event, TracerProcess, files, kinds, traced
 
 RENAMEAT = ("import os, sys\n"
             "d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
             "os.rename('old.txt', 'new.txt', src_dir_fd=d, dst_dir_fd=d)\n"
             "os.unlink('new.txt', dir_fd=d)\n")
-
-
-def traced(tracer: TracerProcess, script: str) -> list[Event]:
-    ctr = Container(script)
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        return tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
 
 
 def owner_flags(events: list[Event], path: str) -> set[bool]:

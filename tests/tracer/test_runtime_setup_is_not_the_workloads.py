@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 
-from tests.tracer.harness import Container, Event, TracerProcess, kinds
+from tests.tracer.harness import TracerProcess, kinds, traced
 
 # As runc does: a runc:[1:CHILD] clones runc:[2:INIT], which sets credentials, reads a file and
 # execs the command.
@@ -21,16 +21,6 @@ RUNC_INIT = ("import ctypes, os, sys\n"
              "    open(sys.argv[1]).read()\n"
              "    os.execv('/bin/cat', ['cat', sys.argv[1]])\n"
              "os.waitpid(pid, 0)\n")
-
-
-def traced(tracer: TracerProcess, script: str) -> list[Event]:
-    ctr = Container(script)
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        return tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
 
 
 def test_the_runtimes_set_up_is_skipped_and_the_command_it_execs_is_recorded_whole(
