@@ -17,7 +17,6 @@ import secrets
 from typing import Any
 
 from kubernetes import client
-from kubernetes import config as _config
 
 from agent import checks, cli, reporting
 from agent.containers import CriRuntime
@@ -36,18 +35,9 @@ from api.names import (
     VERSION,
 )
 from controller.informers import Informer
+from controller.kube import api_client
 
-config: Any = _config
 log = logging.getLogger(__name__)
-
-
-def api_client(kubeconfig: str | None) -> client.ApiClient:
-    configuration = client.Configuration()
-    if kubeconfig:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    else:
-        config.load_incluster_config(client_configuration=configuration)
-    return client.ApiClient(configuration)
 
 
 def runtime(args: argparse.Namespace, paths: checks.NodePaths) -> CriRuntime:

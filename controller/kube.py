@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from kubernetes import client
+from kubernetes import config as _config
 from kubernetes.client.exceptions import ApiException
 
 from api.names import (
@@ -27,6 +29,18 @@ from api.names import (
     VARMOR_POLICY,
     VERSION,
 )
+
+config: Any = _config
+
+
+def api_client(kubeconfig: str | os.PathLike[str] | None) -> client.ApiClient:
+    """A client from ``kubeconfig``, or the in-cluster ServiceAccount without one."""
+    configuration = client.Configuration()
+    if kubeconfig:
+        config.load_kube_config(config_file=os.fspath(kubeconfig), client_configuration=configuration)
+    else:
+        config.load_incluster_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
 
 log = logging.getLogger(__name__)
 MERGE = "application/merge-patch+json"

@@ -15,12 +15,11 @@ from typing import Any
 
 import urllib3
 from kubernetes import client
-from kubernetes import config as _config
 
 from api.names import GROUP, VARMOR_CLUSTER_POLICIES, VARMOR_POLICIES, VERSION
+from controller.kube import api_client
 
 log = logging.getLogger(__name__)
-config: Any = _config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,12 +53,8 @@ def _ignore_gone(call: Any, *args: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.kubeconfig:
-        config.load_kube_config(config_file=args.kubeconfig)
-    else:
-        config.load_incluster_config()
     try:
-        deleted = delete_policies(client.CustomObjectsApi())
+        deleted = delete_policies(client.CustomObjectsApi(api_client(args.kubeconfig)))
     except client.ApiException as error:
         print(f"error: deleting policies failed: {error.status} {error.reason}")
         return 1

@@ -101,7 +101,7 @@ def _certificates(settings: ManagerSettings) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from manager.clusterpolicies import api_client
+    from controller.kube import api_client
 
     try:
         settings = settings_from(args, dict(os.environ))

@@ -13,22 +13,10 @@ import threading
 from typing import Any
 
 from kubernetes import client
-from kubernetes import config as _config
 
 from api.names import GROUP, VARMOR_CLUSTER_POLICIES, VARMOR_POLICIES, VERSION
 from controller.informers import Informer
-
-config: Any = _config
-
-
-def api_client(kubeconfig: pathlib.Path | None) -> client.ApiClient:
-    """A client from ``kubeconfig``, or the in-cluster ServiceAccount without one."""
-    configuration = client.Configuration()
-    if kubeconfig is not None:
-        config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
-    else:
-        config.load_incluster_config(client_configuration=configuration)
-    return client.ApiClient(configuration)
+from controller.kube import api_client
 
 
 class ClusterPolicySource:

@@ -8,14 +8,13 @@ from flask import Flask
 from api.profilenames import policy_of_profile
 from controller.exports import ModelExports
 from controller.ingesting import Ingestor, UnknownProfile
-from controller.kube import Cluster
+from controller.kube import Cluster, api_client
 from controller.modelstore import ModelStore
 from controller.plans import Options
 from controller.reconciling import PolicyReconciler
 from controller.reports import Report
 from controller.tokenreviews import TokenReviewer
 from generator.checking import check_apparmor
-from manager.clusterpolicies import api_client
 from manager.settings import ManagerSettings
 from manager.statusservice import StatusSettings, create_app
 from webhook.registrations import parse_match_label
