@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from localcluster.cluster import ClusterThread
 from tests.localcluster.support import Kube, eventually
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd nodes need root")
@@ -60,9 +61,9 @@ def test_an_http_readiness_probe_decides_ready_and_the_ready_column(kube: Kube, 
 
     def described() -> str | None:
         out = kube.kubectl("describe", "pod", "-n", ns, "web-bad")
-        return out if "Unhealthy" in out else None
+        return out if "Readiness probe failed: HTTP probe failed with statuscode: 404" in out else None
 
-    assert "Readiness probe failed: HTTP probe failed with statuscode: 404" in eventually(described, 30)
+    assert "Unhealthy" in eventually(described, 30)
 
 
 def test_tcp_and_exec_probes_decide_readiness(kube: Kube, ns: str) -> None:
@@ -102,3 +103,22 @@ def test_a_startup_probe_holds_readiness_until_it_passes(kube: Kube, ns: str) ->
     kube.kubectl("exec", "-n", ns, "slow", "--", "touch", "/tmp/up")
     eventually(lambda: _ready_condition(kube, ns, "slow") == "True", 20)
     assert _status(kube, ns, "slow").container_statuses[0].started is True
+
+
+def test_a_service_routes_only_to_ready_pods(kube: Kube, ns: str, cluster: ClusterThread) -> None:
+    for name, path in (("svc-ready", "/"), ("svc-unready", "/missing")):
+        spec = {"containers": [{"name": "c", "image": "nginx", "readinessProbe": _http(path)}]}
+        kube.core.create_namespaced_pod(
+            ns, {"metadata": {"name": name, "labels": {"app": "svc"}}, "spec": spec}
+        )
+    ports = [{"port": 80, "targetPort": 80}]
+    svc = kube.core.create_namespaced_service(
+        ns, {"metadata": {"name": "svc"}, "spec": {"selector": {"app": "svc"}, "ports": ports}}
+    )
+    eventually(lambda: _ready_condition(kube, ns, "svc-ready") == "True", 120)
+    eventually(lambda: _running_not_ready(kube, ns, "svc-unready"), 60)
+    ready_ip = _status(kube, ns, "svc-ready").pod_ip
+    networking = cluster.cluster.networking
+    assert networking is not None
+    rules = [r for r in networking.rules() if r.cluster_ip == svc.spec.cluster_ip]
+    assert [r.backends for r in rules] == [((ready_ip, 80),)]
