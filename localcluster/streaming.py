@@ -7,6 +7,7 @@ then data: 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize), so they pass throug
 containerd's v4 server. v5's close signal (channel 255: end of stdin) has no v4 equivalent, so a
 v5 session with stdin and no TTY runs as a containerd task exec on local pipes instead (``ctr tasks
 exec``, the same runc exec into the container), whose stdin we close when kubectl closes it.
+``portforward``: SPDY over a WebSocket, served here (``portforwarding``).
 ``log``: reads the CRI log file (``<time> <stream> <P|F> <text>``) of the container or of its
 previous instance, with ``tailLines``, ``timestamps`` and ``follow``.
 """
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from localcluster import portforwarding, spdy
 from localcluster.apiserver import ApiServer
 from localcluster.errors import ApiError, bad_request, not_found
 
@@ -90,6 +92,8 @@ class Streaming:
             web.route("GET", f"{base}/exec", self.exec),
             web.route("POST", f"{base}/exec", self.exec),
             web.route("GET", f"{base}/log", self.log),
+            web.route("GET", f"{base}/portforward", self.portforward),
+            web.route("POST", f"{base}/portforward", self.portforward),
         ]
 
     def _target(self, request: web.Request) -> tuple[dict[str, Any], str, StreamingNode]:
@@ -136,6 +140,37 @@ class Streaming:
             await _serve_process(client, target)
         else:
             await _relay(client, url)
+        return client
+
+    async def portforward(self, request: web.Request) -> web.StreamResponse:
+        """``kubectl port-forward``: SPDY streams tunnelled in a WebSocket (``portforwarding``)."""
+        ns, name = request.match_info["namespace"], request.match_info["name"]
+        pod = self.api.store.find(self.api.res("", "pods"), ns, name)
+        address = ((pod or {}).get("status") or {}).get("podIP")
+        if pod is None:
+            err = not_found("", "pods", name)
+            return web.json_response(err.body(), status=err.code)
+        phase = (pod.get("status") or {}).get("phase", "Pending")
+        if phase != "Running" or not address:
+            message = f"unable to forward port because pod is not running. Current status={phase}"
+            return web.json_response(ApiError(400, "BadRequest", message).body(), status=400)
+        client = web.WebSocketResponse(protocols=(portforwarding.PROTOCOL,), autoping=True)
+        if not client.can_prepare(request).ok:
+            body = ApiError(
+                400, "BadRequest", f"port-forward needs a WebSocket upgrade ({portforwarding.PROTOCOL})"
+            ).body()
+            return web.json_response(body, status=400)
+        await client.prepare(request)
+        session = portforwarding.PortForwardSession(client.send_bytes, str(address), f"{name}_{ns}")
+        try:
+            async for msg in client:
+                if msg.type != aiohttp.WSMsgType.BINARY or not await session.feed(msg.data):
+                    break
+        except spdy.SpdyError as err:
+            log.warning("Port forward ended pod=%s/%s error=%s", ns, name, err)
+        finally:
+            await session.close()
+        await client.close()
         return client
 
     async def log(self, request: web.Request) -> web.StreamResponse:
