@@ -5,7 +5,8 @@ inside binary messages. For every local connection it opens two streams with the
 ``streamType: error`` and ``streamType: data`` with the ``port``. ``PortForwardSession`` replies to
 each stream, connects to the pod's IP and port (a ``hostNetwork`` pod's IP is the host's), copies bytes
 both ways with ``FIN`` half-closes, writes kubelet's message on the error stream when the connection
-fails, answers PINGs, and ends with the tunnel.
+fails, answers PINGs, and ends with the tunnel. ``serve_channels`` is the older WebSocket channel
+protocol (``v4.channel.k8s.io``) that the ``kubernetes`` Python client's ``portforward`` speaks.
 """
 
 from __future__ import annotations
@@ -17,11 +18,24 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiohttp
+from aiohttp import web
+
 from localcluster import spdy
 
 log = logging.getLogger(__name__)
 PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 Send = Callable[[bytes], Awaitable[None]]
+
+
+def dial_error(port: int, pod_ref: str, address: str, err: Exception) -> str:
+    """kubelet's message for a port it could not connect to."""
+    why = (
+        f"connect: {os.strerror(err.errno).lower()}"
+        if isinstance(err, OSError) and err.errno
+        else "i/o timeout"
+    )
+    return f"error forwarding port {port} to pod {pod_ref}: dial tcp {address}:{port}: {why}"
 
 
 @dataclass
@@ -105,13 +119,7 @@ class PortForwardSession:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(self.address, pair.port), 10)
         except (OSError, TimeoutError) as err:
-            why = (
-                f"connect: {os.strerror(err.errno).lower()}"
-                if isinstance(err, OSError) and err.errno
-                else "i/o timeout"
-            )
-            target = f"{self.address}:{pair.port}"
-            message = f"error forwarding port {pair.port} to pod {self.pod_ref}: dial tcp {target}: {why}"
+            message = dial_error(pair.port, self.pod_ref, self.address, err)
             log.info("Port forward failed pod=%s port=%d error=%s", self.pod_ref, pair.port, err)
             if pair.error_id:
                 await self._out(self.framer.data(pair.error_id, message.encode(), fin=True))
@@ -137,3 +145,49 @@ class PortForwardSession:
         for pair in self.pairs.values():
             if pair.writer is not None:
                 pair.writer.close()
+
+
+CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
+
+
+async def serve_channels(client: web.WebSocketResponse, address: str, ports: list[int], pod_ref: str) -> None:
+    """The WebSocket channel protocol of the ``kubernetes`` clients: per port ``i`` a data channel
+    ``2i`` and an error channel ``2i+1``, each opened by a frame with the port (2 bytes, little endian).
+    The WebSocket closes when every connection to the pod has ended, or with the client."""
+    writers: dict[int, asyncio.StreamWriter] = {}
+
+    async def pump(index: int, port: int) -> None:
+        data, error = bytes([2 * index]), bytes([2 * index + 1])
+        for channel in (data, error):
+            await client.send_bytes(channel + port.to_bytes(2, "little"))
+        try:
+            reader, writers[index] = await asyncio.wait_for(asyncio.open_connection(address, port), 10)
+        except (OSError, TimeoutError) as err:
+            message = dial_error(port, pod_ref, address, err)
+            await client.send_bytes(error + message.encode())
+            return
+        with contextlib.suppress(ConnectionError, OSError):
+            while chunk := await reader.read(spdy.MAX_DATA):
+                await client.send_bytes(data + chunk)
+
+    async def feed() -> None:
+        async for msg in client:
+            if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
+                break
+            writer = writers.get(msg.data[0] // 2)
+            if writer is not None and msg.data[0] % 2 == 0:
+                writer.write(msg.data[1:])
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
+
+    async def pump_all() -> None:
+        await asyncio.gather(*(pump(i, p) for i, p in enumerate(ports)))
+
+    tasks = [asyncio.create_task(feed()), asyncio.create_task(pump_all())]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+        await asyncio.gather(*tasks)
+    for writer in writers.values():
+        writer.close()

@@ -154,13 +154,19 @@ class Streaming:
         if phase != "Running" or not address:
             message = f"unable to forward port because pod is not running. Current status={phase}"
             return web.json_response(ApiError(400, "BadRequest", message).body(), status=400)
-        client = web.WebSocketResponse(protocols=(portforwarding.PROTOCOL,), autoping=True)
+        protocols = (portforwarding.PROTOCOL, *portforwarding.CHANNEL_PROTOCOLS)
+        client = web.WebSocketResponse(protocols=protocols, autoping=True)
         if not client.can_prepare(request).ok:
             body = ApiError(
                 400, "BadRequest", f"port-forward needs a WebSocket upgrade ({portforwarding.PROTOCOL})"
             ).body()
             return web.json_response(body, status=400)
         await client.prepare(request)
+        if client.ws_protocol != portforwarding.PROTOCOL:
+            ports = [int(p) for v in request.query.getall("ports", []) for p in v.split(",") if p.isdigit()]
+            await portforwarding.serve_channels(client, str(address), ports, f"{name}_{ns}")
+            await client.close()
+            return client
         session = portforwarding.PortForwardSession(client.send_bytes, str(address), f"{name}_{ns}")
         try:
             async for msg in client:

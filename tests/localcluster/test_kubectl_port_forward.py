@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kubernetes.stream import portforward
 
 from tests.localcluster.support import Kube, eventually
 
@@ -97,3 +98,17 @@ def test_a_closed_port_reports_kubelets_error(kube: Kube, ns: str, forward: Any)
 
     message = eventually(stderr_line, 20)
     assert re.search(r"dial tcp [0-9.]+:81: connect: connection refused", message), message
+
+
+def test_the_kubernetes_clients_portforward_reaches_the_pod(kube: Kube, ns: str) -> None:
+    forwarded = portforward(kube.core.connect_get_namespaced_pod_portforward, "web", ns, ports="80,81")
+    conn = forwarded.socket(80)
+    conn.setblocking(True)
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    conn.close()
+    assert answer.startswith(b"HTTP/1.1 200 OK") and b"Welcome to nginx" in answer
+    assert forwarded.error(80) is None
+    assert "dial tcp" in str(forwarded.error(81)) and "connection refused" in str(forwarded.error(81))
