@@ -1,8 +1,8 @@
 """Durable ingestion of node reports: a report is answered only after the model holding it is stored.
 
 Reports for one profile are written in groups (group commit): the first caller for a profile becomes
-the writer, takes every report waiting for that profile, merges them into the model with
-``reports.merge_report``, stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
+the writer, takes every report waiting for that profile, merges them into the model in one union
+(``reports.merge_reports``), stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
 (reported nodes of this window), retrying on conflicts, and wakes every caller of the group with the
 outcome. The last stored model is kept and written back with its resourceVersion, so a model someone
 else changed meanwhile (the controller finishing it, an import) is a conflict and is read again.
@@ -26,7 +26,8 @@ from kubernetes.client.exceptions import ApiException
 from api.names import ARMOR_PROFILE_MODELS, ARMOR_PROFILES
 from controller.kube import Cluster
 from controller.modelstore import ModelStore
-from controller.reports import Report, load_status, merge_report
+from controller.reports import Report, load_status, merge_reports
+from controller.timings import MERGE_SECONDS
 from controller.windows import window_id
 
 log = logging.getLogger(__name__)
@@ -145,10 +146,9 @@ class Ingestor:
         key = (first.namespace, first.profile)
         for _ in range(CONFLICT_RETRIES):
             window = self._window(first)
-            model = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
-            for report in reports:
-                model = merge_report(model, report, window)
-            assert model is not None
+            current = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
+            with MERGE_SECONDS.time():
+                model = merge_reports(current, reports, window)
             try:
                 stored = self.models.save(model)
                 stored["status"] = model["status"]
