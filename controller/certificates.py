@@ -11,7 +11,8 @@ failure never makes the renewer mint a new CA; a CA without a serving pair keeps
 is re-issued). Writes are optimistic: a Secret created or changed by another replica since our read
 raises ``StoreConflict`` and ``ensure`` decides again from it. ``WebhookConfigurationSink`` is a
 ``certs.rotating.CaBundleSink`` that patches every webhook of
-``varmor-resource-mutating-webhook-cfg`` and ``varmor-policy-validating-webhook-cfg``. Both take the
+``varmor-resource-mutating-webhook-cfg`` and ``varmor-policy-validating-webhook-cfg`` (or of their
+``-debug`` variants that a manager outside a cluster registers). Both take the
 ``kubernetes`` client's API objects.
 """
 
@@ -110,12 +111,12 @@ class WebhookConfigurationSink:
         self.names = names
 
     def update_ca_bundle(self, ca_bundle: str) -> None:
-        readers = {CONFIGURATIONS[0]: (self.admission.read_mutating_webhook_configuration,
-                                       self.admission.patch_mutating_webhook_configuration),
-                   CONFIGURATIONS[1]: (self.admission.read_validating_webhook_configuration,
-                                       self.admission.patch_validating_webhook_configuration)}
-        for name in self.names:
-            read, patch = readers[name]
+        mutating = (self.admission.read_mutating_webhook_configuration,
+                    self.admission.patch_mutating_webhook_configuration)
+        validating = (self.admission.read_validating_webhook_configuration,
+                      self.admission.patch_validating_webhook_configuration)
+        for name in self.names:  # upstream's names, or their ``-debug`` variants out of a cluster
+            read, patch = mutating if name.startswith(CONFIGURATIONS[0]) else validating
             try:
                 current = read(name)
             except ApiException as error:

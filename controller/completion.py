@@ -14,6 +14,7 @@ from typing import Any
 
 from api import conditions as c
 from api.types import mapping
+from controller.timings import RENDER_SECONDS
 from generator.checking import ParserCheck
 from generator.codec import from_data
 from generator.render import RenderError, render_apparmor, render_seccomp
@@ -26,7 +27,12 @@ def _b64(text: str) -> str:
 
 
 def render(data: Mapping[str, Any], name: str, check: Check) -> tuple[dict[str, str], str | None]:
-    """``(data.profile, None)``, or ``({}, reason)`` when the profiles cannot be made."""
+    """``(data.profile, None)``, or ``({}, reason)`` when the profiles cannot be made (timed)."""
+    with RENDER_SECONDS.time():
+        return _render(data, name, check)
+
+
+def _render(data: Mapping[str, Any], name: str, check: Check) -> tuple[dict[str, str], str | None]:
     try:
         model = from_data(data)
         apparmor = render_apparmor(model, name)

@@ -1,13 +1,14 @@
 """Durable ingestion of node reports: a report is answered only after the model holding it is stored.
 
-Reports for one profile are written in groups (group commit): the first caller for a profile becomes
-the writer, takes every report waiting for that profile, merges them into the model with
-``reports.merge_report``, stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status
-(reported nodes of this window), retrying on conflicts, and wakes every caller of the group with the
-outcome. The last stored model is kept and written back with its resourceVersion, so a model someone
-else changed meanwhile (the controller finishing it, an import) is a conflict and is read again.
-A crash between store and answer makes the agent retry; merging is idempotent, so nothing is lost
-and nothing is counted twice.
+Reports for one profile are written in groups (group commit): the first caller for a profile starts
+a writer thread (a greenlet under gevent), which takes every report waiting for that profile, merges
+them into the model in one union (``reports.merge_reports``), stores it (``ModelStore``: CRDInternal
+or LocalDisk) and then its status (reported nodes of this window), retrying on conflicts, wakes
+every caller of the group with the outcome, and goes on with the reports that arrived meanwhile (no
+caller waits for groups other than its own). The last stored model is kept and written back with
+its resourceVersion, so a model someone else changed meanwhile (the controller finishing it, an
+import) is a conflict and is read again. A crash between store and answer makes the agent retry;
+merging is idempotent, so nothing is lost and nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from kubernetes.client.exceptions import ApiException
 from api.names import ARMOR_PROFILE_MODELS, ARMOR_PROFILES
 from controller.kube import Cluster
 from controller.modelstore import ModelStore
-from controller.reports import Report, load_status, merge_report
+from controller.reports import Report, load_status, merge_reports
+from controller.timings import MERGE_SECONDS
 from controller.windows import window_id
 
 log = logging.getLogger(__name__)
@@ -83,11 +85,11 @@ class Ingestor:
         key, waiter = (report.namespace, report.profile), _Waiter(report)
         with self._lock:
             self._pending.setdefault(key, []).append(waiter)
-            leader = key not in self._writing
-            if leader:
+            start = key not in self._writing
+            if start:
                 self._writing.add(key)
-        if leader:
-            self._drain(key)
+        if start:  # the writer is its own thread: no caller's answer waits for other callers' groups
+            threading.Thread(target=self._drain, args=(key,), name="model-writer", daemon=True).start()
         waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
@@ -122,14 +124,21 @@ class Ingestor:
                 threading.Thread(target=self._notify_loop, name="stored-reports", daemon=True).start()
 
     def _notify_loop(self) -> None:
-        """Tell the hook (Events) off the write path; a failing hook loses no report."""
+        """Tell the hook (Events) off the write path, coalescing the groups stored while it was busy;
+        a failing hook loses no report."""
         assert self.on_stored is not None
         while True:
-            reports = self._stored.get()
-            try:
-                self.on_stored(reports)
-            except Exception as error:
-                log.warning("Could not report stored reports error=%r", error)
+            batches = [self._stored.get()]
+            while not self._stored.empty():  # groups stored meanwhile: one notification per profile
+                batches.append(self._stored.get_nowait())
+            by_profile: dict[tuple[str, str], list[Report]] = {}
+            for report in (r for batch in batches for r in batch):
+                by_profile.setdefault((report.namespace, report.profile), []).append(report)
+            for reports in by_profile.values():
+                try:
+                    self.on_stored(reports)
+                except Exception as error:
+                    log.warning("Could not report stored reports error=%r", error)
 
     def _window(self, report: Report) -> str:
         """The ArmorProfile's uid (the window), re-read at most every ``WINDOW_TTL`` seconds."""
@@ -145,10 +154,9 @@ class Ingestor:
         key = (first.namespace, first.profile)
         for _ in range(CONFLICT_RETRIES):
             window = self._window(first)
-            model = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
-            for report in reports:
-                model = merge_report(model, report, window)
-            assert model is not None
+            current = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
+            with MERGE_SECONDS.time():
+                model = merge_reports(current, reports, window)
             try:
                 stored = self.models.save(model)
                 stored["status"] = model["status"]

@@ -8,7 +8,7 @@ counts the node once per window (the ArmorProfile's uid): a node that reports tw
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,23 +84,32 @@ def window_status(model: Mapping[str, Any], window: str) -> dict[str, Any]:
             "ready": False, "conditions": []}
 
 
-def merge_report(model: Mapping[str, Any] | None, report: Report, window: str) -> dict[str, Any]:
-    """The model with ``report`` merged in and its node counted once for ``window``."""
-    result = dict(model or new_model(report.namespace, report.profile))
+def merge_reports(model: Mapping[str, Any] | None, reports: Sequence[Report], window: str) -> dict[str, Any]:
+    """The model with every report merged in (one union, not one per report) and each node counted
+    once for ``window``; the same as folding ``merge_report`` over ``reports``."""
+    first = reports[0]
+    result = dict(model or new_model(first.namespace, first.profile))
     data = mapping(result.get("data"))
-    if report.model is not None:
-        merged = merge(from_data(data), report.model) if data else report.model
+    recordings = [r.model for r in reports if r.model is not None]
+    if recordings:
+        merged = merge(from_data(data), *recordings) if data else merge(*recordings)
         result["data"] = {**dict(data), **to_data(merged)}
     status = window_status(result, window)
-    reported = list(status.get("reportedNodes") or [])
+    reported = set(status.get("reportedNodes") or [])
     failed = dict(status.get("failedNodes") or {})
-    if report.succeeded and report.node not in reported:
-        reported.append(report.node)
-    if not report.succeeded:
-        failed[report.node] = report.message
+    for report in reports:
+        if report.succeeded:
+            reported.add(report.node)
+        else:
+            failed[report.node] = report.message
     status.update(reportedNodes=sorted(reported), failedNodes=failed, completedNumber=len(reported))
     result["status"] = status
     return result
+
+
+def merge_report(model: Mapping[str, Any] | None, report: Report, window: str) -> dict[str, Any]:
+    """The model with ``report`` merged in and its node counted once for ``window``."""
+    return merge_reports(model, [report], window)
 
 
 def load_status(profile: Mapping[str, Any], report: Report) -> dict[str, Any]:

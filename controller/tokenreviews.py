@@ -1,8 +1,12 @@
-"""Who sent a request: a ServiceAccount token checked with a ``TokenReview`` for one audience, cached.
+"""Who sent a request and what they may do: ``TokenReview`` for one audience and ``SubjectAccessReview``.
 
-Agents send projected tokens of audience ``varmor-manager`` (upstream spec §3.8). A verdict is cached
-for ``ttl`` seconds (positive and negative), keyed by a hash of the token; the cache is bounded. An
-API failure is not a verdict: it propagates (the caller answers 503, the agent retries).
+Agents send projected tokens of audience ``varmor-manager`` (upstream spec §3.8); the reviewed
+identity (user name, uid, groups) is cached for ``ttl`` seconds (positive and negative verdicts),
+keyed by a hash of the token, in a bounded cache. The model export/import endpoints then ask the API
+server whether that identity may ``get`` / ``create`` the ``armorprofilemodels`` object (a
+SubjectAccessReview, as upstream does), cached for a shorter time so that a revoked binding takes
+effect within seconds. An API failure is not a verdict: it propagates (the caller answers 503, the
+agent retries).
 """
 
 from __future__ import annotations
@@ -11,11 +15,45 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from kubernetes import client
 
-from api.names import TOKEN_AUDIENCE
+from api.names import ARMOR_PROFILE_MODELS, GROUP, TOKEN_AUDIENCE
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: str
+    uid: str = ""
+    groups: tuple[str, ...] = ()
+
+
+class _TtlCache(Generic[V]):
+    """A bounded, thread-safe map whose entries expire after ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, size: int) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[bool, V | None]:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return True, hit[1]
+        return False, None
+
+    def put(self, key: Hashable, value: V) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 class TokenReviewer:
@@ -23,12 +61,9 @@ class TokenReviewer:
                  size: int = 4096) -> None:
         self.authn: Any = client.AuthenticationV1Api(api)
         self.audience = audience
-        self.ttl = ttl
-        self.size = size
-        self._cache: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: _TtlCache[Identity | None] = _TtlCache(ttl, size)
 
-    def _review(self, token: str) -> str | None:
+    def _review(self, token: str) -> Identity | None:
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
                 "spec": {"token": token, "audiences": [self.audience]}}
         status = self.authn.create_token_review(body).status
@@ -36,20 +71,42 @@ class TokenReviewer:
             return None
         if status.audiences and self.audience not in status.audiences:
             return None
-        return str(status.user.username) if status.user else ""
+        user = status.user
+        if user is None:
+            return Identity("")
+        return Identity(str(user.username or ""), str(user.uid or ""), tuple(user.groups or ()))
 
-    def authenticate(self, token: str) -> str | None:
-        """The user name the token belongs to, or None when it is not valid for the audience."""
+    def authenticate(self, token: str) -> Identity | None:
+        """Who the token belongs to, or None when it is not valid for the audience."""
         digest = hashlib.sha256(token.encode()).hexdigest()
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-            if hit is not None and hit[0] > now:
-                return hit[1]
-        user = self._review(token)
-        with self._lock:
-            self._cache[digest] = (now + self.ttl, user)
-            self._cache.move_to_end(digest)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return user
+        hit, identity = self._cache.get(digest)
+        if hit:
+            return identity
+        identity = self._review(token)
+        self._cache.put(digest, identity)
+        return identity
+
+
+class AccessReviewer:
+    """May an identity ``verb`` the ArmorProfileModel ``namespace/name``? (SubjectAccessReview, cached)."""
+
+    def __init__(self, api: client.ApiClient, ttl: float = 5.0, size: int = 4096) -> None:
+        self.authz: Any = client.AuthorizationV1Api(api)
+        self._cache: _TtlCache[bool] = _TtlCache(ttl, size)
+
+    def _review(self, identity: Identity, verb: str, namespace: str, name: str) -> bool:
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {"user": identity.user, "uid": identity.uid, "groups": list(identity.groups),
+                         "resourceAttributes": {"group": GROUP, "resource": ARMOR_PROFILE_MODELS,
+                                                "verb": verb, "namespace": namespace, "name": name}}}
+        status = self.authz.create_subject_access_review(body).status
+        return bool(status is not None and status.allowed is True and status.denied is not True)
+
+    def allowed(self, identity: Identity, verb: str, namespace: str, name: str) -> bool:
+        key = (identity, verb, namespace, name)
+        hit, verdict = self._cache.get(key)
+        if hit:
+            return bool(verdict)
+        verdict = self._review(identity, verb, namespace, name)
+        self._cache.put(key, verdict)
+        return verdict

@@ -142,7 +142,8 @@ class Handlers:
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on this path")
         body = await _json(request)
         if res.create_only:
-            return web.json_response(reviews.answer(self.api, self.authority, res, body, user), status=201)
+            answer = reviews.answer(self.api, self.authority, res, body, user, namespace)
+            return web.json_response(answer, status=201)
         answer = reviews.token_request(self.api, self.authority, namespace or "", name or "", body)
         return web.json_response(answer, status=201)
 

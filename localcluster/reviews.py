@@ -2,9 +2,12 @@
 
 ``POST .../serviceaccounts/<name>/token`` issues a token for an existing ServiceAccount (optionally
 bound to a Pod); ``tokenreviews`` checks one (signature, expiry, audience, and that the account and
-bound pod still exist with the same uid); ``selfsubjectreviews`` says who the caller is. Authorization
-allows everything, so every ``*subjectaccessreviews`` answers ``allowed: true``. The HTTP layer calls
-``answer`` with the parsed body and the caller's user name.
+bound pod still exist with the same uid); ``selfsubjectreviews`` says who the caller is.
+``subjectaccessreviews`` and ``localsubjectaccessreviews`` are answered by evaluating the stored
+Roles, ClusterRoles and their bindings (``rbac``), so a server that authorizes its own callers with a
+SubjectAccessReview gets real verdicts. The cluster itself still serves every authenticated request,
+so the self-reviews (``kubectl auth can-i``) answer ``allowed: true``. The HTTP layer calls ``answer``
+with the parsed body, the caller's user name and the request path's namespace.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from localcluster import tokens
+from localcluster import rbac, tokens
 from localcluster.apiserver import ApiServer, now_iso
 from localcluster.errors import ApiError, bad_request, not_found
 from localcluster.resources import Resource
@@ -121,7 +124,46 @@ def _review(res: Resource, body: Any, status: dict[str, Any]) -> Obj:
     return out
 
 
-def answer(api: ApiServer, authority: tokens.Authority, res: Resource, body: Any, user: str) -> Obj:
+def _rbac(api: ApiServer) -> rbac.Rbac:
+    def listed(plural: str) -> list[Obj]:
+        return api.store.list(api.res("rbac.authorization.k8s.io", plural))
+    roles = {(o["metadata"].get("namespace") or "", o["metadata"]["name"]): o for o in listed("roles")}
+    return rbac.Rbac(roles, {o["metadata"]["name"]: o for o in listed("clusterroles")},
+                     listed("rolebindings"), listed("clusterrolebindings"))
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _invalid("SubjectAccessReview", where, "Invalid value: must be a list of strings")
+    return tuple(value)
+
+
+def access_request(spec: dict[str, Any], namespace: str | None) -> rbac.Request:
+    """The question a (Local)SubjectAccessReview asks; 422 for what kube-apiserver refuses."""
+    user, groups = spec.get("user") or "", _strings(spec.get("groups"), "spec.groups")
+    if not isinstance(user, str) or not (user or groups):
+        raise _invalid("SubjectAccessReview", "spec.user", "Invalid value: at least one of user or group "
+                       "must be specified")
+    resource, other = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+    if isinstance(resource, dict) == isinstance(other, dict):
+        raise _invalid("SubjectAccessReview", "spec.resourceAttributes", "Required value: exactly one of "
+                       "nonResourceAttributes or resourceAttributes must be specified")
+    if isinstance(other, dict):
+        return rbac.Request(user, groups, str(other.get("verb") or ""), path=str(other.get("path") or ""))
+    assert isinstance(resource, dict)
+    ns = str(resource.get("namespace") or "")
+    if namespace is not None and ns != namespace:
+        raise _invalid("LocalSubjectAccessReview", "spec.resourceAttributes.namespace",
+                       f"Invalid value: {ns!r}: must match metadata.namespace")
+    return rbac.Request(user, groups, str(resource.get("verb") or ""), str(resource.get("group") or ""),
+                        str(resource.get("resource") or ""), str(resource.get("subresource") or ""),
+                        str(resource.get("name") or ""), ns)
+
+
+def answer(api: ApiServer, authority: tokens.Authority, res: Resource, body: Any, user: str,
+           namespace: str | None = None) -> Obj:
     """The response to a POST on one of the create-only review resources."""
     spec = _spec(body)
     if res.plural == "tokenreviews":
@@ -132,7 +174,10 @@ def answer(api: ApiServer, authority: tokens.Authority, res: Resource, body: Any
         return _review(res, body, authenticate(api, authority, token, audiences))
     if res.plural == "selfsubjectreviews":
         return _review(res, body, {"userInfo": {"username": user, "groups": ["system:authenticated"]}})
-    if res.plural.endswith("subjectaccessreviews"):
+    if res.plural in ("subjectaccessreviews", "localsubjectaccessreviews"):
+        allowed, reason = rbac.decide(_rbac(api), access_request(spec, namespace))
+        return _review(res, body, {"allowed": allowed, "reason": reason} if reason else {"allowed": allowed})
+    if res.plural == "selfsubjectaccessreviews":
         return _review(res, body, {"allowed": True, "reason": ALLOW_REASON})
     if res.plural == "selfsubjectrulesreviews":
         rule = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}

@@ -19,7 +19,9 @@ import pathlib
 import signal
 import socket
 import sys
+import tempfile
 import threading
+from dataclasses import replace
 from typing import Any
 
 from api.names import DEFAULT_INSTALL_NAMESPACE, DEFAULT_MATCH_LABEL
@@ -58,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--kubernetes-version", default="1.30")
     add("--managerIP", default="",
         help="address the API server uses to reach this manager outside a cluster (default: --host)")
+    add("--cert-check-interval", default="12h", help="how often the certificates are checked (Go duration)")
+    add("--cert-renew-margin", default="12h",
+        help="renew a certificate that expires within this time (Go duration)")
     add("--agents", type=int, default=0,
         help="agents expected to report (default: the varmor-agent DaemonSet's desired count, else nodes)")
 
@@ -81,22 +86,27 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> ManagerS
         status_port=args.status_port, addresses=tuple(args.address), lease_duration=args.lease_duration,
         renew_deadline=args.renew_deadline, retry_period=args.retry_period,
         kubernetes_version=args.kubernetes_version, agents=max(args.agents, 0),
+        cert_check_interval=_positive(go_duration(args.cert_check_interval), "--cert-check-interval"),
+        cert_renew_margin=go_duration(args.cert_renew_margin),
         manager_ip=args.managerIP or (args.host if args.host not in ("0.0.0.0", "::", "") else "127.0.0.1"))
+
+
+def _positive(seconds: float, flag: str) -> float:
+    if seconds <= 0:
+        raise ValueError(f"{flag} must be positive")
+    return seconds
 
 
 def _certificates(settings: ManagerSettings) -> None:
     import datetime
 
-    from certs.authority import ServingNames
     from certs.rotating import ensure
     from certs.stores import DirectoryStore
+    from manager.renewing import serving_names
 
-    addresses = settings.addresses
-    for extra in (settings.host, settings.manager_ip):
-        if extra not in ("0.0.0.0", "::", "") and extra not in addresses:
-            addresses = (*addresses, extra)
-    outcome = ensure(DirectoryStore(settings.cert_dir), ServingNames(settings.install_namespace, addresses),
-                     datetime.datetime.now(datetime.UTC))
+    margin = datetime.timedelta(seconds=settings.cert_renew_margin)
+    outcome = ensure(DirectoryStore(settings.cert_dir), serving_names(settings),
+                     datetime.datetime.now(datetime.UTC), margin)
     log.info("Prepared certificates dir=%s decision=%s", settings.cert_dir, outcome.decision)
 
 
@@ -119,6 +129,19 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"error: cannot prepare certificates in {settings.cert_dir}: {error}", file=sys.stderr)
         return 2
+    with tempfile.TemporaryDirectory(prefix="varmor-metrics-") as metrics:
+        return _run(replace(settings, metrics_dir=_multiprocess_metrics(pathlib.Path(metrics))), api)
+
+
+def _multiprocess_metrics(directory: pathlib.Path) -> pathlib.Path:
+    """Every process of this replica (controllers, webhook and status workers) writes its Prometheus
+    samples to ``directory``, so each ``/metrics`` shows all of them. prometheus_client reads the
+    variable when it is first imported, which happens after this in every process."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
+
+
+def _run(settings: ManagerSettings, api: Any) -> int:
     from manager.running import Manager
 
     logging.getLogger("leaderelection").setLevel(logging.WARNING)  # it logs every renewal at INFO

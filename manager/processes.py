@@ -40,7 +40,7 @@ def _serve_webhook(settings: ManagerSettings, level: str) -> None:
                               install_namespace=settings.install_namespace, addresses=settings.addresses,
                               kubernetes_version=settings.kubernetes_version,
                               behavior_modeling_enabled=settings.behavior_modeling,
-                              workers=settings.webhook_workers)
+                              workers=settings.webhook_workers, metrics_dir=settings.metrics_dir)
     serve(create_app(webhook, ClusterPolicySource(settings.kubeconfig)), webhook)
 
 

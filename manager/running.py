@@ -3,6 +3,9 @@
 The status child is started at once on every replica but binds its port only when this replica
 leads, so a takeover does not wait for imports.
 
+Every replica keeps its certificates renewed (``renewing``); the leader also keeps the webhook
+configurations' ``caBundle`` in sync.
+
 Losing the Lease ends the process (exit 1) after stopping the leader's work, as upstream does; a new
 process starts as a follower. A webhook child that dies is restarted.
 """
@@ -16,7 +19,7 @@ from multiprocessing.process import BaseProcess
 from kubernetes import client
 
 from controller.running import Controllers
-from manager import leading, processes, registering, wiring
+from manager import leading, processes, registering, renewing, wiring
 from manager.settings import ManagerSettings
 
 log = logging.getLogger(__name__)
@@ -48,12 +51,17 @@ class Manager:
             if self.controllers is not None:
                 self.controllers.resync()
 
+    def _leading(self) -> bool:
+        return self.serve_status.is_set() and not self.lost.is_set()
+
     def _lose(self) -> None:
         log.warning("Lost the Lease identity=%s; stopping", self.settings.identity)
         self.lost.set()
 
     def run(self, stopped: threading.Event) -> int:
         settings = self.settings
+        certificates = renewing.renewer(settings, self.api, self._leading)
+        certificates.start()
         self.children["webhook"] = processes.start("webhook", settings, self.level)
         self.children["status"] = processes.start("status", settings, self.level, self.serve_status)
         log.info("Joined the election lease=%s/varmor-manager identity=%s", settings.install_namespace,
@@ -66,6 +74,7 @@ class Manager:
             if not webhook.is_alive():
                 log.warning("The webhook server exited code=%s; restarting it", webhook.exitcode)
                 self.children["webhook"] = processes.start("webhook", settings, self.level)
+        certificates.stop()
         if self.controllers is not None:
             self.controllers.stop()
         for child in self.children.values():

@@ -54,3 +54,6 @@ class ManagerSettings:
     status_threads: int = 32
     agents: int = 0  # 0: the agent DaemonSet's desired count, or the node count without one
     manager_ip: str = "127.0.0.1"  # where the API server reaches the webhook outside a cluster
+    cert_check_interval: float = 12 * 3600.0  # upstream checks every 12 h ...
+    cert_renew_margin: float = 12 * 3600.0  # ... whether the chain is still valid 12 h later
+    metrics_dir: pathlib.Path | None = None  # prometheus_client's multiprocess directory (set by ``cli``)

@@ -3,32 +3,41 @@
 ``POST /apis/v1/status`` (a node loaded a profile) and ``POST /apis/v1/data`` (a node's recording)
 need a ServiceAccount token of audience ``varmor-manager`` in the ``Token`` header (upstream) or as
 ``Authorization: Bearer``; ``GET|POST /apis/crd.varmor.org/v1beta1/namespaces/<ns>/armorprofilemodels/
-<name>`` export and import a model (Bearer). Missing or bad token → 401, body over the limit → 413,
-malformed → 400, unknown profile → 404; a report is answered 200 only once it is stored. An API
-failure is 503 (the agent retries), never a stack trace. ``GET /healthz`` answers ``ok``.
+<name>`` export and import a model (Bearer; the token's subject must be allowed to ``get``, resp.
+``create``, that ``armorprofilemodels`` object, checked with a SubjectAccessReview as upstream does).
+Missing or bad token → 401, not allowed → 403, body over the limit → 413, malformed → 400, unknown
+profile → 404; a report is answered 200 only once it is stored. An API failure is 503 (the agent
+retries), never a stack trace. ``GET /healthz`` answers ``ok``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import pathlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask, Response, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import HTTPException
 
 from controller.reports import BadReport, Report, parse_data, parse_status
+from controller.tokenreviews import Identity
+from serving.metrics import metrics_response, scrape_registry
 
 log = logging.getLogger(__name__)
 
 
 class Authenticator(Protocol):
-    def authenticate(self, token: str) -> str | None: ...
+    def authenticate(self, token: str) -> Identity | None: ...
+
+
+class Authorizer(Protocol):
+    def allowed(self, identity: Identity, verb: str, namespace: str, name: str) -> bool: ...
 
 
 class Ingest(Protocol):
@@ -46,6 +55,7 @@ class Models(Protocol):
 @dataclass(frozen=True)
 class StatusSettings:
     max_body_bytes: int = 8 * 1024 * 1024
+    metrics_dir: pathlib.Path | None = None  # prometheus_client's multiprocess directory, if any
 
 
 class HttpError(Exception):
@@ -74,14 +84,15 @@ class _Phases:
 
 
 class Metrics:
-    def __init__(self, phases: PhaseCounts | None = None) -> None:
-        self.registry = CollectorRegistry()
-        if phases is not None:
-            self.registry.register(_Phases(phases))
+    def __init__(self, phases: PhaseCounts | None = None,
+                 multiprocess_dir: pathlib.Path | None = None) -> None:
+        own = CollectorRegistry()
+        self.registry = own
         self.reports = Counter("varmor_status_reports_total", "Reports by endpoint and result",
                                ["endpoint", "result"], registry=self.registry)
         self.latency = Histogram("varmor_status_report_seconds", "Time to store a report", ["endpoint"],
                                  registry=self.registry)
+        self.scraped = scrape_registry(multiprocess_dir, [own], [_Phases(phases)] if phases else [])
 
 
 def _json(payload: object, status: int = 200) -> Response:
@@ -121,15 +132,23 @@ def _body(limit: int) -> Any:
 
 def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, models: Models,
                classify: Callable[[BaseException], int] = lambda error: 503,
-               phases: PhaseCounts | None = None) -> Flask:
+               phases: PhaseCounts | None = None, access: Authorizer | None = None) -> Flask:
     """The WSGI app; ``classify`` maps an adapter error to an HTTP status (404 unknown, else 503)."""
     app = Flask("varmor-status")
-    metrics = Metrics(phases)
+    metrics = Metrics(phases, settings.metrics_dir)
 
-    def authorised() -> None:
+    def authorised() -> Identity:
         token = _token()
-        if not token or auth.authenticate(token) is None:
+        identity = auth.authenticate(token) if token else None
+        if identity is None:
             raise HttpError(401, "A valid ServiceAccount token of audience varmor-manager is required.")
+        return identity
+
+    def permitted(verb: str, namespace: str, name: str) -> None:
+        identity = authorised()
+        if access is not None and not access.allowed(identity, verb, namespace, name):
+            raise HttpError(403, f'User "{identity.user}" cannot {verb} resource "armorprofilemodels" in API '
+                                 f'group "crd.varmor.org" in the namespace "{namespace}".')
 
     def report(endpoint: str, parse: Callable[[Any], Report], store: Callable[[Report], None]) -> Response:
         started = time.perf_counter()
@@ -155,7 +174,7 @@ def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, mo
 
     @app.get(path)
     def export(namespace: str, name: str) -> Response:
-        authorised()
+        permitted("get", namespace, name)
         found = models.export(namespace, name)
         if found is None:
             raise HttpError(404, f"ArmorProfileModel {namespace}/{name} not found.")
@@ -163,7 +182,7 @@ def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, mo
 
     @app.post(path)
     def import_(namespace: str, name: str) -> Response:
-        authorised()
+        permitted("create", namespace, name)
         body = _body(settings.max_body_bytes)
         if not isinstance(body, dict):
             raise HttpError(400, "The body must be an ArmorProfileModel object.")
@@ -178,7 +197,7 @@ def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, mo
 
     @app.get("/metrics")
     def metrics_view() -> Response:
-        return Response(generate_latest(metrics.registry), 200, content_type=CONTENT_TYPE_LATEST)
+        return metrics_response(metrics.scraped)
 
     @app.errorhandler(HttpError)
     def http_error(error: HttpError) -> Response:

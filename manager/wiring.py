@@ -13,7 +13,7 @@ from controller.modelstore import ModelStore
 from controller.plans import Options
 from controller.reconciling import PolicyReconciler
 from controller.reports import Report
-from controller.tokenreviews import TokenReviewer
+from controller.tokenreviews import AccessReviewer, TokenReviewer
 from generator.checking import check_apparmor
 from manager.settings import ManagerSettings
 from manager.statusservice import StatusSettings, create_app
@@ -49,5 +49,6 @@ def status_app(settings: ManagerSettings) -> Flask:
     kube = cluster(settings)
     models = ModelStore(kube, settings.apm_dir)
     ingest = Ingestor(kube, models, lambda reports: _reported(kube, settings, reports))
-    return create_app(StatusSettings(settings.max_report_bytes), TokenReviewer(kube.api), ingest,
-                      ModelExports(models), _classify, kube.policy_phases)
+    service = StatusSettings(settings.max_report_bytes, settings.metrics_dir)
+    return create_app(service, TokenReviewer(kube.api), ingest, ModelExports(models), _classify,
+                      kube.policy_phases, AccessReviewer(kube.api))

@@ -46,6 +46,7 @@ class WebhookSettings:
     worker_class: WorkerClass = "gevent"
     worker_connections: int = 1000
     handshake_timeout_seconds: float = 10.0
+    metrics_dir: pathlib.Path | None = None  # prometheus_client's multiprocess directory (the manager's)
 
     def serving_settings(self) -> ServingSettings:
         """How ``serving`` runs the HTTPS server (validated there)."""

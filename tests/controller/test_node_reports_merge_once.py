@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from controller.completion import completed
-from controller.reports import BadReport, load_status, merge_report, parse_data, parse_status
+from controller.reports import BadReport, load_status, merge_report, merge_reports, parse_data, parse_status
 from generator.checking import ParserCheck
 
 NAME = "varmor-cluster-varmor-demo-4"
@@ -94,3 +94,14 @@ def test_a_model_that_cannot_be_rendered_is_an_error_never_an_empty_profile() ->
                          lambda text: ParserCheck(True, False, "syntax error"), NOW)
     assert "syntax error" in rejected["status"]["conditions"][0]["message"]
     assert "profile" not in rejected["data"]
+
+
+def test_a_group_of_reports_merges_like_one_report_after_the_other() -> None:
+    reports = [parse_data(body(f"node-{i}", [f"/usr/bin/tool{i}"], ["read", f"sys{i}"])) for i in range(4)]
+    reports.append(parse_data(body("node-1", ["/usr/bin/tool1"], ["read"])))  # a retry
+    one_by_one = None
+    for report in reports:
+        one_by_one = merge_report(one_by_one, report, "w1")
+    grouped = merge_reports(merge_report(None, reports[0], "w1"), reports[1:], "w1")
+    assert grouped == one_by_one
+    assert grouped["status"]["reportedNodes"] == ["node-0", "node-1", "node-2", "node-3"]

@@ -128,12 +128,23 @@ def test_a_bearer_token_of_a_deleted_account_is_unauthorized(kube: Kube) -> None
     assert err.value.status == 401
 
 
-def test_access_reviews_allow_everything(kube: Kube) -> None:
+def test_subject_access_reviews_follow_rbac_and_self_reviews_allow(kube: Kube) -> None:
     authz: Any = client.AuthorizationV1Api(kube.api)
-    attrs = {"verb": "get", "group": "crd.varmor.org", "resource": "armorprofilemodels", "namespace": "x"}
-    sar = authz.create_subject_access_review(
-        {"spec": {"user": "system:serviceaccount:x:y", "resourceAttributes": attrs}}
-    )
-    assert sar.status.allowed is True
+    ns = kube.namespace("sar")
+    attrs = {"verb": "get", "group": "crd.varmor.org", "resource": "armorprofilemodels", "namespace": ns}
+    user = f"system:serviceaccount:{ns}:reader"
+    def sar() -> Any:
+        body = {"spec": {"user": user, "resourceAttributes": attrs}}
+        return authz.create_subject_access_review(body).status
+    assert sar().allowed is False
+    kube.kubectl("create", "role", "reader", "-n", ns, "--verb=get",
+                 "--resource=armorprofilemodels.crd.varmor.org")
+    kube.kubectl("create", "rolebinding", "reader", "-n", ns, "--role=reader",
+                 f"--serviceaccount={ns}:reader")
+    assert sar().allowed is True and "RoleBinding" in sar().reason
+    local = authz.create_namespaced_local_subject_access_review(ns, {
+        "metadata": {"namespace": ns},
+        "spec": {"user": user, "resourceAttributes": {**attrs, "verb": "delete"}}})
+    assert local.status.allowed is False
     self_review = authz.create_self_subject_access_review({"spec": {"resourceAttributes": attrs}})
     assert self_review.status.allowed is True

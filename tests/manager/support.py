@@ -102,9 +102,9 @@ def registered_webhooks(kube: Kube, manager: ManagerProcess) -> None:
     eventually(current, timeout=30)
 
 
-def agent_token(kube: Kube, audience: str = "varmor-manager") -> str:
+def agent_token(kube: Kube, audience: str = "varmor-manager", account: str = "varmor-agent") -> str:
     answer = kube.core.create_namespaced_service_account_token(
-        "varmor-agent", "varmor", {"spec": {"audiences": [audience], "expirationSeconds": 86400}})
+        account, "varmor", {"spec": {"audiences": [audience], "expirationSeconds": 86400}})
     return str(answer.status.token)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -197,13 +198,46 @@ def test_two_nodes_reports_merge_and_the_duration_patch_completes_the_policy(
     assert {"ModelingStarted", "NodeReported", "ModelingCompleted"} <= {e.reason for e in events}
 
 
-def test_the_model_can_be_exported_with_a_token(world: tuple[Kube, ManagerProcess]) -> None:
+def test_the_model_is_exported_only_to_a_subject_rbac_allows(world: tuple[Kube, ManagerProcess]) -> None:
     kube, manager = world
-    answer = requests.get(manager.url(f"/apis/crd.varmor.org/v1beta1/namespaces/varmor/armorprofilemodels/"
-                                      f"{PROFILE}"), headers={"Authorization": f"Bearer {agent_token(kube)}"},
-                          verify=False, timeout=10)
-    assert answer.status_code == 200
+    kube.core.create_namespaced_service_account("varmor", {"metadata": {"name": "exporter"}})
+    url = manager.url(f"/apis/crd.varmor.org/v1beta1/namespaces/varmor/armorprofilemodels/{PROFILE}")
+    bearer = {"Authorization": f"Bearer {agent_token(kube, account='exporter')}"}
+    refused = requests.get(url, headers=bearer, verify=False, timeout=10)
+    assert refused.status_code == 403, refused.text
+    assert "system:serviceaccount:varmor:exporter" in refused.json()["message"]
+    kube.kubectl("create", "clusterrole", "apm-reader", "--verb=get",
+                 "--resource=armorprofilemodels.crd.varmor.org")
+    kube.kubectl("create", "rolebinding", "apm-reader", "-n", "varmor", "--clusterrole=apm-reader",
+                 "--serviceaccount=varmor:exporter")
+    def exported() -> requests.Response | None:  # verdicts are cached for a few seconds
+        answer = requests.get(url, headers=bearer, verify=False, timeout=10)
+        return answer if answer.status_code == 200 else None
+    answer = eventually(exported, timeout=15)
     assert base64.b64decode(answer.json()["data"]["profile"]["content"]).startswith(b"\n## == Managed")
+    imported = requests.post(url, json={"data": {}}, headers=bearer, verify=False, timeout=10)
+    assert imported.status_code == 403  # get only: an import needs create
+
+
+def _sample(text: str, name: str, labels: str = "") -> float:
+    pattern = rf"^{re.escape(name)}{re.escape('{' + labels + '}') if labels else ''} (\S+)$"
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match is not None, f"{name}{{{labels}}} missing"
+    return float(match.group(1))
+
+
+def test_metrics_of_every_process_are_scraped_from_either_server(world: tuple[Kube, ManagerProcess]) -> None:
+    _, manager = world
+    text = requests.get(manager.url("/metrics"), verify=False, timeout=10).text
+    assert _sample(text, "varmor_status_reports_total", 'endpoint="data",result="accepted"') >= 2
+    assert _sample(text, "varmor_status_reports_total", 'endpoint="data",result="401"') >= 1
+    assert _sample(text, "varmor_model_merge_seconds_count") >= 1  # the status service merged
+    assert _sample(text, "varmor_model_render_seconds_count") >= 1  # the controllers rendered
+    assert _sample(text, "varmor_policies", 'phase="Completed"') == 1
+    assert _sample(text, "varmor_admission_requests_total", 'operation="mutate",result="patched"') >= 2
+    assert _sample(text, "varmor_admission_request_seconds_count", 'operation="validate"') >= 1
+    webhook = requests.get(f"https://127.0.0.1:{manager.webhook_port}/metrics", verify=False, timeout=10).text
+    assert _sample(webhook, "varmor_admission_requests_total", 'operation="mutate",result="patched"') >= 2
 
 
 def test_deleting_the_policy_releases_the_profile_and_keeps_the_model(

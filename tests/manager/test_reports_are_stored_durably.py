@@ -6,6 +6,7 @@ from __future__ import annotations
 import pathlib
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,3 +131,21 @@ def test_a_report_interrupted_before_it_is_stored_is_not_answered_and_its_retry_
     assert model["status"]["reportedNodes"].count("node-crash") == 1
     files = [f["path"] for f in model["data"]["dynamicResult"]["apparmor"]["files"]]
     assert sum("/node-crash/" in path for path in files) == 3
+
+
+def test_groups_stored_while_the_event_hook_is_busy_are_told_in_one_call(parts: Parts) -> None:
+    kube, _, store, _ = parts
+    calls: list[list[str]] = []
+    told = threading.Event()
+    def hook(reports: list[Any]) -> None:
+        calls.append([r.node for r in reports])
+        if len(calls) == 1:
+            time.sleep(2)  # busy: the next groups queue up meanwhile
+        if sum(map(len, calls)) == 6:
+            told.set()
+    ingest = Ingestor(Cluster(kube.api, "varmor"), store, hook)
+    for node in ("hook-0", "hook-1", "hook-2", "hook-3", "hook-4", "hook-5"):
+        ingest.record_data(parse_data(data(node, 1)))  # one group each: answered once stored
+    assert told.wait(30)
+    assert calls[0] == ["hook-0"] and len(calls) < 6
+    assert sorted(n for call in calls for n in call) == [f"hook-{i}" for i in range(6)]

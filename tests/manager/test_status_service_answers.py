@@ -11,14 +11,30 @@ from flask.testing import FlaskClient
 
 from controller.ingesting import UnknownProfile
 from controller.reports import Report
+from controller.tokenreviews import Identity
 from manager.statusservice import StatusSettings, create_app
 
 PROFILE = "varmor-cluster-varmor-demo-4"
 
 
+AGENT = Identity("system:serviceaccount:varmor:varmor-agent")
+READER = Identity("system:serviceaccount:tools:reader")
+
+
 class Tokens:
-    def authenticate(self, token: str) -> str | None:
-        return "system:serviceaccount:varmor:varmor-agent" if token == "good" else None
+    def authenticate(self, token: str) -> Identity | None:
+        return {"good": AGENT, "reader": READER}.get(token)
+
+
+class Access:
+    """The agent may do anything with models; the reader may only get them."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, str, str]] = []
+
+    def allowed(self, identity: Identity, verb: str, namespace: str, name: str) -> bool:
+        self.asked.append((identity.user, verb, namespace, name))
+        return identity == AGENT or verb == "get"
 
 
 class Store:
@@ -53,7 +69,7 @@ def setup() -> tuple[FlaskClient, Store]:
     store = Store()
     app = create_app(StatusSettings(max_body_bytes=1024), Tokens(), store, Models(),
                      lambda error: 404 if isinstance(error, UnknownProfile) else 503,
-                     lambda: {"Modeling": 2, "Completed": 1})
+                     lambda: {"Modeling": 2, "Completed": 1}, Access())
     return app.test_client(), store
 
 
@@ -122,3 +138,18 @@ def test_health_export_unknown_paths_and_metrics(setup: tuple[FlaskClient, Store
     assert 'varmor_status_report_seconds_count{endpoint="data"} 1.0' in metrics
     assert 'varmor_policies{phase="Modeling"} 2.0' in metrics
     assert 'varmor_policies{phase="Completed"} 1.0' in metrics
+
+
+def test_export_and_import_need_the_subjects_permission_or_get_403() -> None:
+    access = Access()
+    app = create_app(StatusSettings(max_body_bytes=1024), Tokens(), Store(), Models(), access=access)
+    client = app.test_client()
+    path = f"/apis/crd.varmor.org/v1beta1/namespaces/varmor/armorprofilemodels/{PROFILE}"
+    assert client.get(path, headers={"Authorization": "Bearer reader"}).status_code == 200
+    refused = client.post(path, json={"data": {}}, headers={"Authorization": "Bearer reader"})
+    assert refused.status_code == 403
+    assert refused.json is not None
+    assert 'cannot create resource "armorprofilemodels"' in refused.json["message"]
+    assert client.post(path, json={"data": {}}, headers={"Authorization": "Bearer good"}).status_code == 200
+    assert [(user, verb) for user, verb, _, _ in access.asked] == [
+        (READER.user, "get"), (READER.user, "create"), (AGENT.user, "create")]
