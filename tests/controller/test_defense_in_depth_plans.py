@@ -74,7 +74,7 @@ def test_a_missing_model_is_an_error_with_the_reason_and_an_event_until_the_mode
     assert again.status is None and again.events == ()  # no second write, no second Event
     appeared = plan(observed(waiting, guide_model()), OPTIONS)
     assert appeared.create_profile is not None and appeared.status is not None
-    assert [(c["type"], c["status"]) for c in appeared.status["conditions"]][0] == ("Created", "True")
+    assert next((c["type"], c["status"]) for c in appeared.status["conditions"]) == ("Created", "True")
 
 
 def test_an_empty_or_unloaded_model_is_an_error_with_the_reason() -> None:
