@@ -24,6 +24,7 @@ from agent import reporting
 from agent.auditing import AuditSource
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
+from agent.violations import ViolationWatcher
 from agent.windows import Window, WiredContainer, plan, window_of, wired_containers
 from api.names import RECONCILE_COUNTER
 from generator.codec import to_data
@@ -60,9 +61,10 @@ class Settings:
 class Agent:
     def __init__(self, settings: Settings, sources: Sources, installer: ProfileInstaller,
                  runtime: ContainerRuntime, tracer_factory: TracerFactory, status: reporting.StatusClient,
-                 events: EventPort, clock: Callable[[], float] = time.time) -> None:
+                 events: EventPort, clock: Callable[[], float] = time.time,
+                 violations: ViolationWatcher | None = None) -> None:
         self.settings, self.sources, self.installer, self.runtime = settings, sources, installer, runtime
-        self.events = events
+        self.events, self.violations = events, violations
         self.status, self.clock = status, clock
         self.recording = Recording(settings.state_dir / "windows", tracer_factory)
         self.audit: AuditSource | None = None
@@ -98,7 +100,21 @@ class Agent:
             self.events.recording(current.targets[container_id][1], self.settings.node)
         for window in current.due:
             self._deliver(window)
+        if self.violations is not None:
+            self.violations.watch(self._allowing_violations(profiles, containers))
         return current.next_change
+
+    def _allowing_violations(self, profiles: list[dict[str, Any]], containers: list[WiredContainer]
+                             ) -> dict[str, WiredContainer]:
+        """Containers (by cgroup) wired to an enforcing profile in complain mode (allowViolations)."""
+        allowing = {str((p.get("metadata") or {}).get("name")) for p in profiles
+                    if ((p.get("spec") or {}).get("profile") or {}).get("mode") == "complain"
+                    and not ((p.get("spec") or {}).get("behaviorModeling") or {}).get("enable")}
+        found = {}
+        for container in containers:
+            if container.profile in allowing and (cgroup := self.runtime.cgroup_of(container.container_id)):
+                found[cgroup] = container
+        return found
 
     def _forget_marks(self, live: set[str]) -> None:
         """Delivery marks of ArmorProfiles that are gone: their windows can never be due again."""
@@ -160,6 +176,8 @@ class Agent:
         """Step on every change and at every window end, until ``stop``; then save and detach."""
         if self.audit is not None:
             self.audit.start()
+        if self.violations is not None:
+            self.violations.start()
         try:
             while not self.stop.is_set():
                 self.wake.clear()
@@ -169,4 +187,6 @@ class Agent:
         finally:
             if self.audit is not None:
                 self.audit.stop()
+            if self.violations is not None:
+                self.violations.close()
             self.recording.close()
