@@ -24,7 +24,7 @@ from agent import reporting
 from agent.auditing import AuditSource
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
-from agent.violations import ViolationWatcher
+from agent.violations import ViolationWatcher, allowing_violations
 from agent.windows import Window, WiredContainer, plan, window_of, wired_containers
 from api.names import RECONCILE_COUNTER
 from generator.codec import to_data
@@ -101,20 +101,8 @@ class Agent:
         for window in current.due:
             self._deliver(window)
         if self.violations is not None:
-            self.violations.watch(self._allowing_violations(profiles, containers))
+            self.violations.watch(allowing_violations(profiles, containers, self.runtime.cgroup_of))
         return current.next_change
-
-    def _allowing_violations(self, profiles: list[dict[str, Any]], containers: list[WiredContainer]
-                             ) -> dict[str, WiredContainer]:
-        """Containers (by cgroup) wired to an enforcing profile in complain mode (allowViolations)."""
-        allowing = {str((p.get("metadata") or {}).get("name")) for p in profiles
-                    if ((p.get("spec") or {}).get("profile") or {}).get("mode") == "complain"
-                    and not ((p.get("spec") or {}).get("behaviorModeling") or {}).get("enable")}
-        found = {}
-        for container in containers:
-            if container.profile in allowing and (cgroup := self.runtime.cgroup_of(container.container_id)):
-                found[cgroup] = container
-        return found
 
     def _forget_marks(self, live: set[str]) -> None:
         """Delivery marks of ArmorProfiles that are gone: their windows can never be due again."""

@@ -23,6 +23,7 @@ import select
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.windows import WiredContainer
 from generator.auditlogs import parse_seccomp_record, scan_fields
@@ -58,6 +59,26 @@ def suppressed(record: str) -> int:
     """How many audit records the kernel's rate limit dropped, as a kernel-log line says."""
     match = _SUPPRESSED.search(record)
     return int(match.group(1)) if match else 0
+
+
+def allowing_violations(profiles: Iterable[Mapping[str, Any]], containers: Iterable[WiredContainer],
+                        cgroup_of: Callable[[str], str | None]) -> dict[str, WiredContainer]:
+    """Containers (by cgroup) wired to an enforcing profile that allows violations.
+
+    That is an ArmorProfile in ``complain`` mode that does not model: a modeling profile also
+    logs (its records are the model's, not violations).
+    """
+    allowing = set()
+    for armor_profile in profiles:
+        spec = armor_profile.get("spec") or {}
+        if (spec.get("profile") or {}).get("mode") == "complain" and not (
+                spec.get("behaviorModeling") or {}).get("enable"):
+            allowing.add(str((armor_profile.get("metadata") or {}).get("name")))
+    found = {}
+    for container in containers:
+        if container.profile in allowing and (cgroup := cgroup_of(container.container_id)):
+            found[cgroup] = container
+    return found
 
 
 @dataclass

@@ -11,10 +11,18 @@ import json
 import os
 import pathlib
 import time
+from typing import Any
 
 from agent.checks import NodePaths, cgroup2_root
 from agent.containers import cgroup_from_proc
-from agent.violations import KmsgReader, Violation, ViolationWatcher, parse_violation, suppressed
+from agent.violations import (
+    KmsgReader,
+    Violation,
+    ViolationWatcher,
+    allowing_violations,
+    parse_violation,
+    suppressed,
+)
 from agent.windows import WiredContainer
 from generator.syscalls import syscall_names
 from tests.agent.modeling import app
@@ -45,6 +53,20 @@ def test_a_violation_is_told_once_per_container_and_syscall_and_strangers_are_co
     counts = watcher.counts
     assert (counts.attributed, counts.unattributed, counts.suppressed) == (2, 2, 5)
     assert counts.per_container == {("abc", "unshare"): 2}
+
+
+def test_only_containers_of_enforcing_profiles_in_complain_mode_are_watched() -> None:
+    def armor_profile(name: str, mode: str, modeling: bool) -> dict[str, Any]:
+        return {"metadata": {"name": name}, "spec": {"profile": {"mode": mode},
+                                                    "behaviorModeling": {"enable": modeling, "duration": 1}}}
+    profiles = [armor_profile("varmor-allow", "complain", False),
+                armor_profile("varmor-model", "complain", True),
+                armor_profile("varmor-enforce", "enforce", False)]
+    containers = [WiredContainer(f"id-{name}", f"varmor-{name}", "ns", "pod", name)
+                  for name in ("allow", "model", "enforce", "unknown")]
+    watched = allowing_violations(profiles, containers, lambda cid: f"/cg/{cid}")
+    assert {cgroup: c.name for cgroup, c in watched.items()} == {"/cg/id-allow": "allow"}
+    assert allowing_violations(profiles, containers, lambda cid: None) == {}  # no cgroup yet: not watched
 
 
 def test_a_real_logged_syscall_is_read_from_the_kernel_log_and_attributed(tmp_path: pathlib.Path) -> None:
