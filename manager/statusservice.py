@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import HTTPException
 
-from controller.reports import BadReport, Report, parse_data, parse_status
+from controller.reports import BadReport, Report, parse_data, parse_status, parse_violations
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ class Ingest(Protocol):
     def record_status(self, report: Report) -> None: ...
 
     def record_data(self, report: Report) -> None: ...
+
+    def record_violations(self, report: Report) -> None: ...
 
 
 class Models(Protocol):
@@ -150,6 +152,10 @@ def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, mo
     @app.post("/apis/v1/data")
     def data() -> Response:
         return report("data", parse_data, ingest.record_data)
+
+    @app.post("/apis/v1/violations")
+    def violations() -> Response:
+        return report("violations", parse_violations, ingest.record_violations)
 
     path = "/apis/crd.varmor.org/v1beta1/namespaces/<namespace>/armorprofilemodels/<name>"
 

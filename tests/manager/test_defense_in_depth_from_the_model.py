@@ -111,6 +111,23 @@ def test_the_model_appearing_builds_the_enforcing_profile_and_the_policy_protect
     assert status(kube, "did-4")["ready"] is True
 
 
+def test_violations_an_agent_reports_are_kept_in_the_models_status(world: World) -> None:
+    kube, manager, _disk = world
+    token = agent_token(kube)
+    item = {"pod": "default/demo-4-x", "container": "c0", "syscall": "unshare", "exe": "/usr/bin/unshare"}
+    body = {**status_body("node-1", profile="varmor-cluster-varmor-did-4"), "violations": [item]}
+    for _ in range(2):  # a retried report counts once
+        assert report(manager, token, "/apis/v1/violations", body).status_code == 200
+    stored = kube.custom.get_namespaced_custom_object(GROUP, VERSION, "varmor", ARMOR_PROFILE_MODELS,
+                                                      "varmor-cluster-varmor-did-4")
+    assert stored["status"]["violations"] == [{"node": "node-1", **item}]
+    assert stored["data"]["profile"]["seccompContent"]  # the model itself is untouched
+    bad = report(manager, token, "/apis/v1/violations", {**body, "violations": [{"syscall": 272}]})
+    assert bad.status_code == 400 and "violation" in bad.json()["message"]
+    unknown = report(manager, token, "/apis/v1/violations", {**body, "armorProfile": "varmor-nope"})
+    assert unknown.status_code == 404
+
+
 def test_a_local_disk_model_is_read_from_the_managers_disk(world: World) -> None:
     kube, _manager, disk = world
     stored = model("did-5")
