@@ -126,7 +126,7 @@ class Agent:
                      outcome.profile, outcome.ok, outcome.message)
             body = reporting.profile_status(outcome.namespace, outcome.profile, self.settings.node,
                                             outcome.ok, outcome.message)
-            self._background(f"status {key}", "/apis/v1/status", body, lambda: None)
+            self.background(f"status {key}", "/apis/v1/status", body, lambda: None)
         for key in [k for k in self.installed if k not in seen]:
             del self.installed[key]
         removed = self.installer.remove_all_but(seen.values())
@@ -145,9 +145,9 @@ class Agent:
             self.recording.forget(window)
             log.info("Reported modeling window namespace=%s profile=%s", window.namespace, window.profile)
 
-        self.deliveries[window.uid] = self._background(f"data {window.key}", "/apis/v1/data", body, confirmed)
+        self.deliveries[window.uid] = self.background(f"data {window.key}", "/apis/v1/data", body, confirmed)
 
-    def _background(self, what: str, path: str, body: Mapping[str, Any],
+    def background(self, what: str, path: str, body: Mapping[str, Any],
                     confirmed: Callable[[], None]) -> threading.Thread:
         def send() -> None:
             if reporting.deliver(self.status, path, body, self.stop):

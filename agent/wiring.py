@@ -14,6 +14,7 @@ import datetime
 import logging
 import pathlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client
@@ -116,10 +117,12 @@ class PodEvents:
 
 
 class ViolationEvents:
-    """Warning Events, on the policy and on the pod, for a syscall its enforcing profile would deny."""
+    """Warning Events, on the policy and on the pod, for a syscall its enforcing profile would deny;
+    and the violation for the model's ``status.violations`` (``send(path, body)``, retried)."""
 
-    def __init__(self, core: Any, profiles: Informer, node: str) -> None:
-        self.core, self.profiles, self.node = core, profiles, node
+    def __init__(self, core: Any, profiles: Informer, node: str,
+                 send: Callable[[str, dict[str, Any]], None] = lambda _p, _b: None) -> None:
+        self.core, self.profiles, self.node, self.send = core, profiles, node, send
 
     def __call__(self, container: WiredContainer, violation: Violation) -> None:
         message = (f"seccomp profile {container.profile} would deny {violation.syscall} in "
@@ -139,6 +142,11 @@ class ViolationEvents:
                 involved["namespace"] = meta.get("namespace")
             _post(self.core, "default" if cluster else str(meta.get("namespace")), involved, "Violation",
                   "Warning", message, self.node)
+            item = {"pod": f"{container.pod_namespace}/{container.pod_name}", "container": container.name,
+                    "syscall": violation.syscall, "exe": violation.exe or violation.comm}
+            body = {"namespace": meta.get("namespace"), "armorProfile": container.profile,
+                    "nodeName": self.node, "status": "succeeded", "violations": [item]}
+            self.send("/apis/v1/violations", body)
 
 
 def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -> Any:
@@ -169,8 +177,8 @@ def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -
     return resolve
 
 
-def violation_watcher(core: Any, profiles: Informer, node: str, node_runtime: CriRuntime
-                      ) -> ViolationWatcher | None:
+def violation_watcher(core: Any, profiles: Informer, node: str, node_runtime: CriRuntime,
+                      send: Callable[[str, dict[str, Any]], None]) -> ViolationWatcher | None:
     """The watcher of allowed violations, when the kernel log can be read (else none, said once)."""
     try:
         reader = KmsgReader()
@@ -179,7 +187,7 @@ def violation_watcher(core: Any, profiles: Informer, node: str, node_runtime: Cr
                     error.filename, error.strerror)
         return None
     return ViolationWatcher(reader.read, lambda pid: cgroup_from_proc(pid, node_runtime.cgroup_root),
-                            ViolationEvents(core, profiles, node))
+                            ViolationEvents(core, profiles, node, send))
 
 
 def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, list[Informer], cli.Readiness]:
@@ -203,12 +211,17 @@ def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, li
         answer = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={args.nodeName}", **kw)
         return answer if kw.get("watch") else api.sanitize_for_serialization(answer)
 
+    def send(path: str, body: dict[str, Any]) -> None:  # in the background, until confirmed or stopped
+        if agent_ref:
+            agent_ref[0].background(f"violations {body['armorProfile']}", path, body, lambda: None)
+
     profiles = Informer("armorprofiles", lambda **kw: custom.list_cluster_custom_object(
         GROUP, VERSION, ARMOR_PROFILES, **kw), lambda _kind, _obj: changed())
     pods = Informer("pods", pods_on_node, lambda _kind, _obj: changed())
     agent = Agent(settings, InformerSources(profiles, pods),
                   ProfileInstaller(seccomp_root, apparmor_dir), node_runtime, SupervisedTracer, status,
-                  PodEvents(core), violations=violation_watcher(core, profiles, args.nodeName, node_runtime))
+                  PodEvents(core),
+                  violations=violation_watcher(core, profiles, args.nodeName, node_runtime, send))
     agent_ref.append(agent)
     readiness = cli.Readiness(args.readinessPort)
     readiness.start()

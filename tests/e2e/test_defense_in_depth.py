@@ -13,7 +13,7 @@ import subprocess
 
 import yaml
 
-from api.names import ARMOR_PROFILES, GROUP, VERSION
+from api.names import ARMOR_PROFILE_MODELS, ARMOR_PROFILES, GROUP, VERSION
 from tests.e2e import test_agents_and_manager_model_the_guide as guide
 from tests.e2e.test_agents_and_manager_model_the_guide import (
     World,
@@ -163,3 +163,11 @@ def test_with_allow_violations_the_unseen_unshare_runs_and_is_logged(world: Worl
     assert any(f"would deny unshare in default/{default} container c0" in m for m in told), told
     assert not [m for m in told if "exe /usr/bin/sleep" in m], told  # the workload's own command is modeled
     assert eventually(lambda: violation_events(kube, "Pod", "default"), timeout=30)
+    # ... and the model keeps it, with the node, pod and container (`status.violations`).
+    def kept() -> list[dict[str, str]]:
+        model = kube.custom.get_namespaced_custom_object(GROUP, VERSION, "varmor", ARMOR_PROFILE_MODELS,
+                                                         PROFILE)
+        return list(model["status"].get("violations") or [])
+    violations = eventually(kept, timeout=30)
+    assert {(v["pod"], v["container"], v["syscall"]) for v in violations} == {(f"default/{default}", "c0",
+                                                                              "unshare")}, violations
