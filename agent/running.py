@@ -24,6 +24,7 @@ from agent import reporting
 from agent.auditing import AuditSource
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
+from agent.violations import ViolationWatcher, allowing_violations
 from agent.windows import Window, WiredContainer, plan, window_of, wired_containers
 from api.names import RECONCILE_COUNTER
 from generator.codec import to_data
@@ -60,9 +61,10 @@ class Settings:
 class Agent:
     def __init__(self, settings: Settings, sources: Sources, installer: ProfileInstaller,
                  runtime: ContainerRuntime, tracer_factory: TracerFactory, status: reporting.StatusClient,
-                 events: EventPort, clock: Callable[[], float] = time.time) -> None:
+                 events: EventPort, clock: Callable[[], float] = time.time,
+                 violations: ViolationWatcher | None = None) -> None:
         self.settings, self.sources, self.installer, self.runtime = settings, sources, installer, runtime
-        self.events = events
+        self.events, self.violations = events, violations
         self.status, self.clock = status, clock
         self.recording = Recording(settings.state_dir / "windows", tracer_factory)
         self.audit: AuditSource | None = None
@@ -98,6 +100,8 @@ class Agent:
             self.events.recording(current.targets[container_id][1], self.settings.node)
         for window in current.due:
             self._deliver(window)
+        if self.violations is not None:
+            self.violations.watch(allowing_violations(profiles, containers, self.runtime.cgroup_of))
         return current.next_change
 
     def _forget_marks(self, live: set[str]) -> None:
@@ -122,7 +126,7 @@ class Agent:
                      outcome.profile, outcome.ok, outcome.message)
             body = reporting.profile_status(outcome.namespace, outcome.profile, self.settings.node,
                                             outcome.ok, outcome.message)
-            self._background(f"status {key}", "/apis/v1/status", body, lambda: None)
+            self.background(f"status {key}", "/apis/v1/status", body, lambda: None)
         for key in [k for k in self.installed if k not in seen]:
             del self.installed[key]
         removed = self.installer.remove_all_but(seen.values())
@@ -141,9 +145,9 @@ class Agent:
             self.recording.forget(window)
             log.info("Reported modeling window namespace=%s profile=%s", window.namespace, window.profile)
 
-        self.deliveries[window.uid] = self._background(f"data {window.key}", "/apis/v1/data", body, confirmed)
+        self.deliveries[window.uid] = self.background(f"data {window.key}", "/apis/v1/data", body, confirmed)
 
-    def _background(self, what: str, path: str, body: Mapping[str, Any],
+    def background(self, what: str, path: str, body: Mapping[str, Any],
                     confirmed: Callable[[], None]) -> threading.Thread:
         def send() -> None:
             if reporting.deliver(self.status, path, body, self.stop):
@@ -160,6 +164,8 @@ class Agent:
         """Step on every change and at every window end, until ``stop``; then save and detach."""
         if self.audit is not None:
             self.audit.start()
+        if self.violations is not None:
+            self.violations.start()
         try:
             while not self.stop.is_set():
                 self.wake.clear()
@@ -169,4 +175,6 @@ class Agent:
         finally:
             if self.audit is not None:
                 self.audit.stop()
+            if self.violations is not None:
+                self.violations.close()
             self.recording.close()

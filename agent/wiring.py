@@ -14,15 +14,17 @@ import datetime
 import logging
 import pathlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client
 
 from agent import checks, cli, reporting
-from agent.containers import CriRuntime
+from agent.containers import CriRuntime, cgroup_from_proc
 from agent.installing import ProfileInstaller
 from agent.recording import Sink
 from agent.running import Agent, Settings
+from agent.violations import KmsgReader, Violation, ViolationWatcher
 from agent.windows import WiredContainer
 from api.names import (
     ARMOR_PROFILES,
@@ -32,6 +34,7 @@ from api.names import (
     MUTATING_CONFIGURATION,
     STATUS_SERVICE,
     STATUS_SERVICE_PORT,
+    VARMOR_CLUSTER_POLICY,
     VERSION,
 )
 from controller.informers import Informer
@@ -80,6 +83,28 @@ class InformerSources:
         return list(self.pod_informer.cache.values())
 
 
+def _post(core: Any, namespace: str, involved: dict[str, Any], reason: str, kind: str, message: str,
+          node: str) -> None:
+    """Create one core/v1 Event; a refusal is logged, never raised (Events are best effort)."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {
+        "metadata": {"name": f"{involved['name']}.{secrets.token_hex(8)}", "namespace": namespace},
+        "involvedObject": involved, "reason": reason, "type": kind, "count": 1,
+        "firstTimestamp": now, "lastTimestamp": now, "message": message,
+        "source": {"component": "varmor-agent", "host": node},
+    }
+    try:
+        core.create_namespaced_event(namespace, event)
+    except client.ApiException as error:
+        log.warning("Could not record an Event object=%s/%s reason=%s status=%s", namespace,
+                    involved["name"], reason, error.status)
+
+
+def _container_ref(container: WiredContainer) -> dict[str, Any]:
+    return {"kind": "Pod", "apiVersion": "v1", "namespace": container.pod_namespace,
+            "name": container.pod_name, "fieldPath": f"spec.containers{{{container.name}}}"}
+
+
 class PodEvents:
     """Posts a core/v1 Event on a pod when one of its containers starts being recorded."""
 
@@ -87,23 +112,41 @@ class PodEvents:
         self.core = core
 
     def recording(self, container: WiredContainer, node: str) -> None:
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
-            "metadata": {"name": f"{container.pod_name}.{secrets.token_hex(8)}",
-                         "namespace": container.pod_namespace},
-            "involvedObject": {"kind": "Pod", "apiVersion": "v1", "namespace": container.pod_namespace,
-                               "name": container.pod_name,
-                               "fieldPath": f"spec.containers{{{container.name}}}"},
-            "reason": "Recording", "type": "Normal", "count": 1,
-            "firstTimestamp": now, "lastTimestamp": now,
-            "message": f"varmor-agent on {node} records container {container.name} for {container.profile}",
-            "source": {"component": "varmor-agent", "host": node},
-        }
-        try:
-            self.core.create_namespaced_event(container.pod_namespace, event)
-        except client.ApiException as error:
-            log.warning("Could not record an Event pod=%s/%s status=%s", container.pod_namespace,
-                        container.pod_name, error.status)
+        _post(self.core, container.pod_namespace, _container_ref(container), "Recording", "Normal",
+              f"varmor-agent on {node} records container {container.name} for {container.profile}", node)
+
+
+class ViolationEvents:
+    """Warning Events, on the policy and on the pod, for a syscall its enforcing profile would deny;
+    and the violation for the model's ``status.violations`` (``send(path, body)``, retried)."""
+
+    def __init__(self, core: Any, profiles: Informer, node: str,
+                 send: Callable[[str, dict[str, Any]], None] = lambda _p, _b: None) -> None:
+        self.core, self.profiles, self.node, self.send = core, profiles, node, send
+
+    def __call__(self, container: WiredContainer, violation: Violation) -> None:
+        message = (f"seccomp profile {container.profile} would deny {violation.syscall} in "
+                   f"{container.pod_namespace}/{container.pod_name} container {container.name} "
+                   f"(exe {violation.exe or violation.comm}); allowed and logged: allowViolations is true")
+        _post(self.core, container.pod_namespace, _container_ref(container), "Violation", "Warning", message,
+              self.node)
+        for armor_profile in list(self.profiles.cache.values()):
+            meta = armor_profile.get("metadata") or {}
+            owners = meta.get("ownerReferences") or []
+            if meta.get("name") != container.profile or not owners:
+                continue
+            owner = owners[0]
+            cluster = owner.get("kind") == VARMOR_CLUSTER_POLICY
+            involved = {key: owner.get(key) for key in ("kind", "apiVersion", "name", "uid")}
+            if not cluster:
+                involved["namespace"] = meta.get("namespace")
+            _post(self.core, "default" if cluster else str(meta.get("namespace")), involved, "Violation",
+                  "Warning", message, self.node)
+            item = {"pod": f"{container.pod_namespace}/{container.pod_name}", "container": container.name,
+                    "syscall": violation.syscall, "exe": violation.exe or violation.comm}
+            body = {"namespace": meta.get("namespace"), "armorProfile": container.profile,
+                    "nodeName": self.node, "status": "succeeded", "violations": [item]}
+            self.send("/apis/v1/violations", body)
 
 
 def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -> Any:
@@ -134,6 +177,19 @@ def status_resolver(core: Any, admission: Any, namespace: str, fixed_url: str) -
     return resolve
 
 
+def violation_watcher(core: Any, profiles: Informer, node: str, node_runtime: CriRuntime,
+                      send: Callable[[str, dict[str, Any]], None]) -> ViolationWatcher | None:
+    """The watcher of allowed violations, when the kernel log can be read (else none, said once)."""
+    try:
+        reader = KmsgReader()
+    except OSError as error:
+        log.warning("Violations of allowViolations profiles are not recorded: cannot read %s: %s",
+                    error.filename, error.strerror)
+        return None
+    return ViolationWatcher(reader.read, lambda pid: cgroup_from_proc(pid, node_runtime.cgroup_root),
+                            ViolationEvents(core, profiles, node, send))
+
+
 def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, list[Informer], cli.Readiness]:
     api: Any = api_client(args.kubeconfig)
     custom: Any = client.CustomObjectsApi(api)
@@ -155,12 +211,17 @@ def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, li
         answer = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={args.nodeName}", **kw)
         return answer if kw.get("watch") else api.sanitize_for_serialization(answer)
 
+    def send(path: str, body: dict[str, Any]) -> None:  # in the background, until confirmed or stopped
+        if agent_ref:
+            agent_ref[0].background(f"violations {body['armorProfile']}", path, body, lambda: None)
+
     profiles = Informer("armorprofiles", lambda **kw: custom.list_cluster_custom_object(
         GROUP, VERSION, ARMOR_PROFILES, **kw), lambda _kind, _obj: changed())
     pods = Informer("pods", pods_on_node, lambda _kind, _obj: changed())
     agent = Agent(settings, InformerSources(profiles, pods),
                   ProfileInstaller(seccomp_root, apparmor_dir), node_runtime, SupervisedTracer, status,
-                  PodEvents(core))
+                  PodEvents(core),
+                  violations=violation_watcher(core, profiles, args.nodeName, node_runtime, send))
     agent_ref.append(agent)
     readiness = cli.Readiness(args.readinessPort)
     readiness.start()

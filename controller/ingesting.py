@@ -27,7 +27,7 @@ from kubernetes.client.exceptions import ApiException
 from api.names import ARMOR_PROFILE_MODELS, ARMOR_PROFILES
 from controller.kube import Cluster
 from controller.modelstore import ModelStore
-from controller.reports import Report, load_status, merge_reports
+from controller.reports import Report, add_violations, load_status, merge_reports
 from controller.timings import MERGE_SECONDS
 from controller.windows import window_id
 
@@ -79,6 +79,23 @@ class Ingestor:
                 if error.status != 409:
                     raise
         raise RuntimeError("too many conflicts writing the ArmorProfile status")
+
+    def record_violations(self, report: Report) -> None:
+        """A node's allowed violations, in the model's status (the object's, never its data)."""
+        for _ in range(CONFLICT_RETRIES):
+            model = self.cluster.get_model(report.namespace, report.profile)
+            if model is None:
+                raise UnknownProfile(f"ArmorProfileModel {report.namespace}/{report.profile} does not exist.")
+            try:
+                status = add_violations(model, report)
+                self.cluster.replace_status(ARMOR_PROFILE_MODELS, {**model, "status": status})
+                log.info("Stored violations profile=%s/%s node=%s count=%d", report.namespace, report.profile,
+                         report.node, len(report.violations))
+                return
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+        raise RuntimeError("too many conflicts writing the ArmorProfileModel status")
 
     def record_data(self, report: Report) -> None:
         """Merge a node's data into the model; returns once it is stored (raises otherwise)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from api import conditions as c
@@ -21,9 +21,11 @@ from api.validation import ValidationOptions, modeling_duration_error, validate_
 from controller import windows
 from controller.profiles import armor_profile, armor_profile_spec
 from controller.statuses import Verdict, policy_status
+from generator.enforcing import EnforcingProfile, ModelError, enforcing_profile
 
 PolicyKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster policies
 Roll = Literal["", "restart", "cleanup"]
+MODEL_RETRY = 30.0  # a policy waiting for its model looks again (the model's own events come first)
 
 
 @dataclass(frozen=True)
@@ -134,14 +136,29 @@ def plan(observed: Observed, options: Options) -> Plan:
         return _error_plan(observed, policy, duration_error, c.REASON_ERROR, owned, options.install_namespace)
     if observed.profile is not None and not owned:
         return Plan(release_profile=_has_finalizer(observed.profile), requeue_after=1.0)
+    try:
+        enforcing = _enforcing(observed, policy, options.install_namespace)
+    except ModelError as error:
+        failed = _error_plan(observed, policy, str(error), c.REASON_ERROR, owned, options.install_namespace)
+        return replace(failed, requeue_after=MODEL_RETRY)
     if observed.profile is None:
-        return _plan_create(observed, policy, options)
-    return _plan_existing(observed, policy, options, observed.profile)
+        return _plan_create(observed, policy, options, enforcing)
+    return _plan_existing(observed, policy, options, observed.profile, enforcing)
 
 
-def _plan_create(observed: Observed, policy: PolicyView, options: Options) -> Plan:
+def _enforcing(observed: Observed, policy: PolicyView, install_namespace: str) -> EnforcingProfile | None:
+    """The profiles a DefenseInDepth policy enforces, from its model (§5.5); None in other modes."""
+    if policy.mode != "DefenseInDepth":
+        return None
+    spec_policy = mapping(mapping(mapping(observed.policy).get("spec")).get("policy"))
+    return enforcing_profile(observed.model, spec_policy, policy.profile_name(install_namespace),
+                             policy.profile_namespace(install_namespace))
+
+
+def _plan_create(observed: Observed, policy: PolicyView, options: Options,
+                 enforcing: EnforcingProfile | None) -> Plan:
     labels = mapping(mapping(observed.policy).get("metadata")).get("labels") or {}
-    profile = armor_profile(policy, labels, options.install_namespace, complete=False)
+    profile = armor_profile(policy, labels, options.install_namespace, complete=False, enforcing=enforcing)
     verdict = Verdict(c.PENDING, False, c.CREATED)
     status = policy_status(observed.policy or {}, policy, verdict, observed.now, options.install_namespace)
     roll: Roll = "restart" if options.restart_existing and policy.update_existing else ""
@@ -167,11 +184,12 @@ def _verdict(observed: Observed, policy: PolicyView, profile: Mapping[str, Any])
 
 
 def _plan_existing(
-    observed: Observed, policy: PolicyView, options: Options, profile: Mapping[str, Any]
+    observed: Observed, policy: PolicyView, options: Options, profile: Mapping[str, Any],
+    enforcing: EnforcingProfile | None,
 ) -> Plan:
     name = policy.profile_name(options.install_namespace)
     closed = policy.modeling and windows.window_closed(profile, observed.now, policy.duration)
-    desired_spec = armor_profile_spec(policy, name, complete=closed)
+    desired_spec = armor_profile_spec(policy, name, complete=closed, enforcing=enforcing)
     new_spec = desired_spec if desired_spec != mapping(profile.get("spec")) else None
     reported = len(windows.reported_nodes(observed.model, profile))
     complete_model = (policy.modeling and closed and 0 < observed.desired_agents <= reported

@@ -3,7 +3,9 @@
 While modeling, the AppArmor profile is the empty complain-mode profile and the seccomp profile
 logs everything but the fixed group; once the window has closed (``complete``), both become
 AlwaysAllow in enforce mode. Field names follow the seed (``content``, ``seccompContent``).
-Other modes get AlwaysAllow profiles: enforcing learned models (DefenseInDepth) is not built yet.
+A ``DefenseInDepth`` policy carries the enforcing profiles ``generator.enforcing`` built from its
+model (§5.5): their texts and mode (``complain`` with ``allowViolations``) fill the same fields.
+Other modes get AlwaysAllow profiles.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from api.names import API_VERSION, ARMOR_PROFILE, FINALIZER
 from api.types import APPARMOR, SECCOMP, PolicyView
+from generator.enforcing import EnforcingProfile
 
 HEADER = "\n## == Managed by vArmor == ##\n\nabi <abi/3.0>,\n#include <tunables/global>\n\n"
 ALWAYS_ALLOW_RULES = ("file", "capability", "network", "mount", "remount", "umount", "pivot_root",
@@ -36,8 +39,12 @@ def always_allow_apparmor(name: str) -> str:
     return HEADER + _flags(name) + "  #include <abstractions/base>\n\n" + rules + "}\n"
 
 
-def profile_section(policy: PolicyView, name: str, complete: bool) -> dict[str, str]:
-    """``spec.profile``: one mode for every enforcer of the policy (§5.4)."""
+def profile_section(policy: PolicyView, name: str, complete: bool,
+                    enforcing: EnforcingProfile | None = None) -> dict[str, str]:
+    """``spec.profile``: one mode for every enforcer of the policy (§5.4, §5.5 with ``enforcing``)."""
+    if enforcing is not None:
+        return {"name": name, "enforcer": policy.enforcer_text, "mode": enforcing.mode,
+                "content": enforcing.apparmor, "seccompContent": enforcing.seccomp}
     modeling = policy.modeling and not complete
     section = {"name": name, "enforcer": policy.enforcer_text, "mode": "complain" if modeling else "enforce",
                "content": "", "seccompContent": ""}
@@ -49,10 +56,11 @@ def profile_section(policy: PolicyView, name: str, complete: bool) -> dict[str, 
     return section
 
 
-def armor_profile_spec(policy: PolicyView, name: str, complete: bool) -> dict[str, Any]:
+def armor_profile_spec(policy: PolicyView, name: str, complete: bool,
+                       enforcing: EnforcingProfile | None = None) -> dict[str, Any]:
     return {
         "target": dict(policy.target),
-        "profile": profile_section(policy, name, complete),
+        "profile": profile_section(policy, name, complete, enforcing),
         "behaviorModeling": {"enable": policy.modeling, "duration": policy.duration or 0},
         "updateExistingWorkloads": policy.update_existing,
     }
@@ -64,7 +72,8 @@ def owner_reference(policy: PolicyView) -> dict[str, Any]:
 
 
 def armor_profile(
-    policy: PolicyView, labels: Mapping[str, str], install_namespace: str, complete: bool
+    policy: PolicyView, labels: Mapping[str, str], install_namespace: str, complete: bool,
+    enforcing: EnforcingProfile | None = None,
 ) -> dict[str, Any]:
     """A new ArmorProfile: named after the profile, owned by the policy, protected by the finalizer."""
     name = policy.profile_name(install_namespace)
@@ -73,5 +82,5 @@ def armor_profile(
         "metadata": {"name": name, "namespace": policy.profile_namespace(install_namespace),
                      "labels": dict(labels), "ownerReferences": [owner_reference(policy)],
                      "finalizers": [FINALIZER]},
-        "spec": armor_profile_spec(policy, name, complete),
+        "spec": armor_profile_spec(policy, name, complete, enforcing),
     }

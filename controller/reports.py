@@ -4,6 +4,9 @@
 ``BehaviorData`` (``POST /apis/v1/data``) carries a node's recording (upstream spec §3.8, §4.9).
 ``merge_report`` unions the recording into the ArmorProfileModel with the generator's merge and
 counts the node once per window (the ArmorProfile's uid): a node that reports twice is counted once.
+``Violations`` (``POST /apis/v1/violations``, ours) lists syscalls an enforcing profile with
+``allowViolations`` would have denied; ``add_violations`` keeps them, once per node, pod, container
+and syscall, in the model's ``status.violations`` (at most ``MAX_VIOLATIONS``, the rest counted).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from generator.models import BehaviorModel
 
 REQUIRED = ("namespace", "armorProfile", "nodeName", "status")
 _MODEL_KEYS = ("dynamicResult", "coverage", "provenance", "execSessionOnly")
+VIOLATION_FIELDS = ("pod", "container", "syscall", "exe")
+MAX_VIOLATIONS = 200
 
 
 class BadReport(ValueError):
@@ -34,6 +39,7 @@ class Report:
     succeeded: bool
     message: str
     model: BehaviorModel | None = None  # BehaviorData only
+    violations: tuple[Mapping[str, str], ...] = ()  # Violations only: VIOLATION_FIELDS each
 
 
 def _header(body: object) -> tuple[str, str, str, bool, str]:
@@ -67,6 +73,39 @@ def parse_data(body: object) -> Report:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise BadReport(f"The dynamicResult is malformed: {error!r}.") from None
     return Report(namespace, profile, node, succeeded, message, model)
+
+
+def parse_violations(body: object) -> Report:
+    namespace, profile, node, succeeded, message = _header(body)
+    assert isinstance(body, Mapping)
+    items = body.get("violations")
+    if not isinstance(items, list) or not items or len(items) > MAX_VIOLATIONS:
+        raise BadReport(f"The field violations must be a list of 1 to {MAX_VIOLATIONS} objects.")
+    for item in items:
+        if not isinstance(item, Mapping) or not all(
+                isinstance(item.get(f), str) and len(item[f]) <= 4096 for f in VIOLATION_FIELDS):
+            raise BadReport(f"Each violation needs the strings {', '.join(VIOLATION_FIELDS)}.")
+    kept = tuple({f: str(item[f]) for f in VIOLATION_FIELDS} for item in items)
+    return Report(namespace, profile, node, succeeded, message, violations=kept)
+
+
+def add_violations(model: Mapping[str, Any], report: Report) -> dict[str, Any]:
+    """The model's status with the report's violations (idempotent; first ones kept past the cap)."""
+    status = dict(mapping(model.get("status")))
+    known = [dict(v) for v in status.get("violations") or [] if isinstance(v, Mapping)]
+    keys = {tuple(v.get(f) for f in ("node", *VIOLATION_FIELDS[:3])) for v in known}
+    dropped = int(status.get("violationsDropped") or 0)
+    for item in report.violations:
+        key = (report.node, *(item[f] for f in VIOLATION_FIELDS[:3]))
+        if key in keys:
+            continue
+        if len(known) >= MAX_VIOLATIONS:
+            dropped += 1
+            continue
+        keys.add(key)
+        known.append({"node": report.node, **item})
+    status.update(violations=known, violationsDropped=dropped)
+    return status
 
 
 def new_model(namespace: str, name: str) -> dict[str, Any]:

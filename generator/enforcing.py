@@ -9,6 +9,12 @@ ArmorProfileModel of the same name. This module is the pure part of that:
 - the seccomp profile's ``defaultAction`` becomes ``SCMP_ACT_LOG`` with ``allowViolations``,
   else ``SCMP_ACT_ERRNO``, and the ``syscallRawRules`` are appended;
 - the ArmorProfile mode is ``complain`` with ``allowViolations``, else ``enforce``;
+- a seccomp profile from the model also allows ``RUNTIME_GROUP``: the syscalls the container
+  runtime (runc) makes after it loads the filter and before it executes the workload. Upstream's
+  models contain them because its modeling profile logs runc's own calls; our tracer leaves runc's
+  set-up process out of the model, so without them no container could start (measured with
+  ``strace -f`` on runc 1.1.5 ``run`` and ``exec``: e.g. ``fstatfs`` of ``/proc/self/fd``,
+  ``capset``, ``setgroups``);
 - a missing model, a model with no profile for a requested enforcer, a model on ``LocalDisk``
   that was not loaded, the BPF enforcer, or raw rules with targets → ``ModelError`` whose text
   is the reason the policy's ``Error`` status shows.
@@ -31,6 +37,14 @@ from generator.render import RenderError, render_apparmor, render_seccomp
 
 Mode = Literal["enforce", "complain"]
 ENFORCERS = ("apparmor", "bpf", "seccomp")
+# runc init between loading the filter and execve (run and exec, noNewPrivileges true or false),
+# and the Go runtime threads of that process (scheduler, preemption signals).
+RUNTIME_GROUP = (
+    "capget", "capset", "chdir", "close", "epoll_ctl", "epoll_pwait", "execve", "faccessat2", "fcntl",
+    "fstat", "fstatfs", "futex", "getcwd", "getdents64", "getpid", "getppid", "gettid", "nanosleep",
+    "newfstatat", "openat", "prctl", "read", "rt_sigreturn", "sched_yield", "setgid", "setgroups",
+    "setuid", "tgkill", "write",
+)
 
 
 class ModelError(ValueError):
@@ -114,6 +128,17 @@ def enforcing_seccomp(profile: str, allow_violations: bool, raw_rules: Sequence[
     return json.dumps(document, separators=(",", ":"))
 
 
+def with_runtime_group(profile: str) -> str:
+    """A model's seccomp JSON that also allows the container runtime's own last calls."""
+    try:
+        document = json.loads(profile)
+    except json.JSONDecodeError as error:
+        raise ModelError(f"the model's seccomp profile is not valid JSON: {error}") from error
+    rule = {"names": list(RUNTIME_GROUP), "action": "SCMP_ACT_ALLOW"}
+    document["syscalls"] = [*(document.get("syscalls") or []), rule]
+    return json.dumps(document, separators=(",", ":"))
+
+
 def _section(defense: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     section = defense.get(key) or {}
     if not isinstance(section, Mapping):
@@ -160,8 +185,10 @@ def enforcing_profile(apm: Mapping[str, Any] | None, policy: Mapping[str, Any], 
         apparmor = with_raw_rules(_chosen(apparmor_section, "appArmor", modeled[0], "AppArmor", where),
                                   apparmor_section.get("appArmorRawRules") or [])
     if "seccomp" in chosen:
-        seccomp = enforcing_seccomp(_chosen(seccomp_section, "seccomp", modeled[1], "seccomp", where),
-                                    allow, seccomp_section.get("syscallRawRules") or [])
+        seccomp = _chosen(seccomp_section, "seccomp", modeled[1], "seccomp", where)
+        if (seccomp_section.get("profileType") or "BehaviorModel") == "BehaviorModel":
+            seccomp = with_runtime_group(seccomp)
+        seccomp = enforcing_seccomp(seccomp, allow, seccomp_section.get("syscallRawRules") or [])
     return EnforcingProfile(name, enforcer, "complain" if allow else "enforce", apparmor, seccomp)
 
 

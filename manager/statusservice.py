@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import HTTPException
 
-from controller.reports import BadReport, Report, parse_data, parse_status
+from controller.reports import BadReport, Report, parse_data, parse_status, parse_violations
 from controller.tokenreviews import Identity
 from serving.metrics import metrics_response, scrape_registry
 
@@ -44,6 +44,8 @@ class Ingest(Protocol):
     def record_status(self, report: Report) -> None: ...
 
     def record_data(self, report: Report) -> None: ...
+
+    def record_violations(self, report: Report) -> None: ...
 
 
 class Models(Protocol):
@@ -169,6 +171,10 @@ def create_app(settings: StatusSettings, auth: Authenticator, ingest: Ingest, mo
     @app.post("/apis/v1/data")
     def data() -> Response:
         return report("data", parse_data, ingest.record_data)
+
+    @app.post("/apis/v1/violations")
+    def violations() -> Response:
+        return report("violations", parse_violations, ingest.record_violations)
 
     path = "/apis/crd.varmor.org/v1beta1/namespaces/<namespace>/armorprofilemodels/<name>"
 

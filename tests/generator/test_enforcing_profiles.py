@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from generator.apm import armor_profile_model, read_document
-from generator.enforcing import ModelError, enforcing_profile, stored_profiles
+from generator.enforcing import RUNTIME_GROUP, ModelError, enforcing_profile, stored_profiles
 from generator.models import BehaviorModel
 from generator.render import render_apparmor, render_seccomp
 
@@ -36,7 +36,10 @@ def test_enforcing_profiles_are_the_models_profiles_with_errno_and_enforce_mode(
     assert result.mode == "enforce" and result.name == NAME
     assert result.apparmor == render_apparmor(model, NAME)
     seccomp = json.loads(result.seccomp)
-    assert seccomp == {**json.loads(render_seccomp(model)), "defaultAction": "SCMP_ACT_ERRNO"}
+    learned = json.loads(render_seccomp(model))
+    runtime = {"names": list(RUNTIME_GROUP), "action": "SCMP_ACT_ALLOW"}
+    syscalls = [*learned["syscalls"], runtime]
+    assert seccomp == {**learned, "defaultAction": "SCMP_ACT_ERRNO", "syscalls": syscalls}
     assert "unshare" in seccomp["syscalls"][1]["names"]
 
 
