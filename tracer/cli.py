@@ -170,8 +170,8 @@ def run(args: argparse.Namespace) -> int:
     from tracer.tracing import Tracer
 
     started = time.monotonic()
-    bpf = program.load(flags)
-    tracer = Tracer(bpf, sys.stdout, log.info)
+    bpf, syscall_names = program.load(flags)
+    tracer = Tracer(bpf, sys.stdout, log.info, syscall_names)
     log.info("Attached probes in %.2fs", time.monotonic() - started)
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

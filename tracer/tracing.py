@@ -151,17 +151,18 @@ def cgroup_of(pid: int) -> str:
 class Tracer:
     """Targets, record decoding and output for one loaded BPF program."""
 
-    def __init__(self, bpf: Any, out: TextIO, log: Callable[[str], None] = lambda _m: None) -> None:
+    def __init__(self, bpf: Any, out: TextIO, log: Callable[[str], None] = lambda _m: None,
+                 syscall_names: SyscallNames | None = None) -> None:
         self.bpf, self.out, self.log = bpf, out, log
         self.targets: dict[str, Target] = {}
         self.names: dict[int, Target] = {}
         self.next_id = 1
         self.free_slots = list(range(MAXT - 1, -1, -1))
-        self.syscall_names = SyscallNames(kernel_syscalls())
+        self.syscall_names = syscall_names or SyscallNames(kernel_syscalls())
         self.exes: dict[int, str] = {}  # pid -> exe, until its working-directory record comes
         self.generation = 0
         self.lock = threading.Lock()
-        bpf["events"].open_ring_buffer(self._on_record)
+        bpf.open_ring_buffer("events", self._on_record)
 
     # ----- targets -----
     def add(self, name: str, cgroup: str = "", pid: int = 0, mntns_pid: int = 0) -> Target:
@@ -316,14 +317,7 @@ class Tracer:
 
     def wakeup_fd(self) -> int:
         """A file descriptor readable when the ring buffer wakes its reader (-1: none)."""
-        try:
-            from bcc import libbcc
-
-            function = libbcc.lib.ring_buffer__epoll_fd
-        except (ImportError, AttributeError):
-            return -1
-        function.restype, function.argtypes = ct.c_int, [ct.c_void_p]
-        return int(function(self.bpf._ringbuf_manager))
+        return int(self.bpf.ring_epoll_fd())
 
     def drain(self) -> None:
         """Decode every record there is, then flush."""
