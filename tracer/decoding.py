@@ -40,8 +40,10 @@ UMOUNT_FLAGS = ((1, "force"), (2, "detach"), (4, "expire"), (8, "nofollow"))
 PTRACE_READ_REQUESTS = frozenset({1, 2, 3, 0x4202, 0x4204, 0x420E})  # PEEK*, GETEVENTMSG, GETSIGINFO, ...
 
 
-# struct event in tracer.c: type, pid, id, origin, a0..a3, len, trunc, slot, pad, comm, s2, s1, path
+# struct event in tracer.c: type, pid, id, origin, a0..a3, len, trunc, slot, compact, comm, s2, s1, path;
+# a compact record (no strings but the path) stops after comm, the path follows
 HEADER = struct.Struct("<4I4q4I16s64s256s")
+COMPACT = struct.Struct("<4I4q4I16s")
 PATH_MASK = 4095
 
 
@@ -70,8 +72,13 @@ def target_id(record: bytes) -> int:
 
 def unpack(record: bytes, target: str) -> Raw:
     """The :class:`Raw` of one record of target ``target``."""
-    (kind, pid, _id, origin, a0, a1, a2, a3, length, trunc, _slot, _pad, comm, s2,
-     s1) = HEADER.unpack_from(record)
+    kind, pid, _id, origin, a0, a1, a2, a3, length, trunc, _slot, compact, comm = COMPACT.unpack_from(record)
+    if compact:
+        return Raw(type=kind, pid=pid, target=target, origin=bool(origin), a0=a0, a1=a1, a2=a2, a3=a3,
+                   comm=comm.split(b"\0", 1)[0].decode(errors="replace"), s1=b"", s2="",
+                   path=record[COMPACT.size:COMPACT.size + (length & PATH_MASK)].split(b"\0", 1)[0].decode(
+                       errors="surrogateescape"), truncated=bool(trunc))
+    s2, s1 = HEADER.unpack_from(record)[-2:]
     path = record[HEADER.size:HEADER.size + (length & PATH_MASK)].split(b"\0", 1)[0] if length else b""
     # connect/bind: the first 128 bytes of a sockaddr; the others: a string
     s1 = s1[:128] if kind in (EV_CONNECT, EV_BIND) else s1.split(b"\0", 1)[0]
