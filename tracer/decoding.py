@@ -136,10 +136,20 @@ def directory_path(path: str) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def _file_event(raw: Raw) -> dict[str, Any]:
+def file_path(raw: Raw) -> str:
+    """The path a file record names (a name as given is joined to its directory)."""
     path = name_path(raw) if raw.a0 & A_NAME else raw.path
-    event = {**base(raw, "file"), "path": directory_path(path) if raw.a0 & A_DIR else path,
-             "access": access_names(raw.a0), "owner": bool(raw.a1)}
+    return directory_path(path) if raw.a0 & A_DIR else path
+
+
+def file_key(raw: Raw) -> tuple[bool, str, int, int, bool]:
+    """What a file record's event says (but its pid and comm): equal keys, equal events."""
+    return raw.origin, file_path(raw), raw.a0 & ~A_NAME, raw.a1, raw.truncated
+
+
+def _file_event(raw: Raw) -> dict[str, Any]:
+    event = {**base(raw, "file"), "path": file_path(raw), "access": access_names(raw.a0),
+             "owner": bool(raw.a1)}
     if raw.a0 & A_DIR:
         event["directory"] = True
     return {**event, "truncated": True} if raw.truncated else event

@@ -32,9 +32,10 @@ NCOLS = 4  # bitmaps per slot: origin (exec, container) x ABI (native, compat)
 CFG_MNT, CFG_TREE = 1, 2
 # the kernel's loss counters, in the order of tracer.c's C_* enum, as stats fields
 COUNTERS = ("map_full", "paths_truncated", "unresolved_syscalls", "walk_failed", "lost_events")
-# records the kernel does not deduplicate (file: the names of link, delete, rename, mkdir, ...)
+# records the kernel does not deduplicate (file records, names of link, delete, rename, mkdir, ...
+# included, are deduplicated on decoding.file_key)
 USER_DEDUP = frozenset({decoding.EV_CONNECT, decoding.EV_BIND, decoding.EV_MOUNT, decoding.EV_UMOUNT,
-                        decoding.EV_FILE, decoding.EV_EXEC})
+                        decoding.EV_EXEC})
 MAX_LINKS = 40
 V2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per json.dumps
@@ -57,6 +58,7 @@ class Target:
     root_fd: int = -1  # the root directory of its first process, to resolve script names
     unresolved: int = 0  # syscall numbers without a name in their ABI's table
     seen: set[tuple[Any, ...]] = field(default_factory=set)
+    seen_files: set[tuple[bool, str, int, int, bool]] = field(default_factory=set)
 
 
 class _Tgt(ct.Structure):
@@ -338,6 +340,13 @@ class Tracer:
         if target is None:
             return
         raw = decoding.unpack(record, target.name)
+        if raw.type == decoding.EV_FILE:  # the most frequent record: deduplicated before it is an event
+            key = decoding.file_key(raw)
+            file_event = None if key in target.seen_files else decoding.to_event(raw)
+            if file_event is not None:
+                target.seen_files.add(key)
+                self.write(file_event)
+            return
         event = decoding.to_event(raw, self._peer_in_target(target, raw))
         if event is None:
             return
