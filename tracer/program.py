@@ -196,11 +196,15 @@ def ensure_tracefs() -> None:
     subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=True)
 
 
+def cache_path(flags: list[str], cache_dir: str = CACHE_DIR) -> str:
+    """Where the program compiled with ``flags`` is cached on this node."""
+    return os.path.join(cache_dir, f"bpf-{objects.cache_key(SOURCE.read_text(), flags)}.json")
+
+
 def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
     """The program compiled with ``flags``: from the node's cache, else compiled by a short-lived
     child (``tracer.compiling``: BCC's clang/LLVM never run or stay in the tracer) and cached."""
-    source = SOURCE.read_text()
-    path = os.path.join(cache_dir, f"bpf-{objects.cache_key(source, flags)}.json")
+    path = cache_path(flags, cache_dir)
     found = objects.read_cached(path)
     if found is not None:
         return found
