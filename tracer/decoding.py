@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import struct
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, NamedTuple
 
 from generator.capabilities import CAPABILITY_NAMES
@@ -153,6 +154,24 @@ def _file_event(raw: Raw) -> dict[str, Any]:
     if raw.a0 & A_DIR:
         event["directory"] = True
     return {**event, "truncated": True} if raw.truncated else event
+
+
+def file_line(raw: Raw) -> str:
+    """The JSON line of a file record's event (``to_event``, compact separators), written
+    directly: files are the most frequent record and the tracer shares the node's CPUs."""
+    access = _ACCESS_JSON.get(raw.a0)
+    if access is None:
+        access = _ACCESS_JSON[raw.a0] = "[" + ",".join(f'"{n}"' for n in access_names(raw.a0)) + "]"
+    origin = "container" if raw.origin else "exec"
+    line = (f'{{"v":{SCHEMA_VERSION},"kind":"file","target":{_quote(raw.target)},"origin":"{origin}",'
+            f'"pid":{raw.pid},"comm":{_quote(raw.comm)},"path":{_quote(file_path(raw))},"access":{access},'
+            f'"owner":{"true" if raw.a1 else "false"}')
+    if raw.a0 & A_DIR:
+        line += ',"directory":true'
+    return line + (',"truncated":true}' if raw.truncated else "}")
+
+
+_ACCESS_JSON: dict[int, str] = {}
 
 
 def to_event(raw: Raw, peer_in_target: bool = False) -> dict[str, Any] | None:

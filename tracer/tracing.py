@@ -342,10 +342,10 @@ class Tracer:
         raw = decoding.unpack(record, target.name)
         if raw.type == decoding.EV_FILE:  # the most frequent record: deduplicated before it is an event
             key = decoding.file_key(raw)
-            file_event = None if key in target.seen_files else decoding.to_event(raw)
-            if file_event is not None:
+            if key not in target.seen_files:
                 target.seen_files.add(key)
-                self.write(file_event)
+                with self.lock:
+                    self.out.write(decoding.file_line(raw) + "\n")
             return
         event = decoding.to_event(raw, self._peer_in_target(target, raw))
         if event is None:
