@@ -22,11 +22,15 @@ import platform
 import shutil
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from generator.syscalls import syscall_number
-from tracer import kernel, objects
+from tracer import objects
 from tracer.btf import BTF, VMLINUX
 from tracer.syscalls import SyscallNames, syscalls_of
+
+if TYPE_CHECKING:
+    from tracer.kernel import Loaded
 
 SOURCE = pathlib.Path(__file__).with_name("bpf") / "tracer.c"
 CACHE_DIR = "/var/cache/varmor-py"
@@ -218,13 +222,15 @@ def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
     return found
 
 
-def load(flags: list[str]) -> tuple[kernel.Loaded, SyscallNames]:
+def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     """Load and attach every probe, install the tail-call targets; returns the loaded program
     and the names of the running kernel's syscalls (from /proc/kallsyms, read once, while the
     program loads).
 
     The syscall program is attached to the exits of the syscalls this architecture has (arm64
     has no open, creat, link, unlink, rmdir or rename)."""
+    from tracer import kernel  # libbpf: only when loading (``--ebpf`` and --help need none)
+
     ensure_tracefs()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         symbols_soon = pool.submit(pathlib.Path("/proc/kallsyms").read_bytes)

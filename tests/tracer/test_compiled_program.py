@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import pathlib
 import struct
+import subprocess
 
 import pytest
 
 from tests.tracer.harness import TracerProcess
 from tracer import objects, program
+from tracer.client import tracer_argv
 
 LD_MAP = struct.pack("<BBhi", 0x18, 0x10, 0, 7) + struct.pack("<BBhi", 0, 0, 0, 0)  # r0 = map fd 7
 EXIT = struct.pack("<BBhi", 0x95, 0, 0, 0)
@@ -63,3 +65,10 @@ def test_the_running_tracer_maps_no_llvm(tracer: TracerProcess) -> None:
     for library in ("libLLVM", "libclang", "libbcc"):
         assert library not in maps
     assert os.path.basename(os.readlink(f"/proc/{tracer.proc.pid}/exe")).startswith("python")
+
+
+def test_a_tracer_that_cannot_load_its_program_says_why_in_one_line() -> None:
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *tracer_argv(),
+                           "--no-stdin", "--duration", "1"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Failed to load the BPF program" in done.stderr and "Traceback" not in done.stderr
