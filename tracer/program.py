@@ -22,6 +22,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 from generator.syscalls import syscall_number
@@ -212,9 +213,14 @@ def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
     found = objects.read_cached(path)
     if found is not None:
         return found
-    done = subprocess.run([sys.executable, "-m", "tracer.compiling", path, *flags], cwd=SOURCE.parents[2],
-                          capture_output=True, text=True, check=False)
-    found = objects.read_cached(path)
+    with tempfile.TemporaryDirectory(prefix="varmor-bpf-") as scratch:
+        with contextlib.suppress(OSError):
+            os.makedirs(cache_dir, exist_ok=True)
+        if not os.access(cache_dir, os.W_OK):  # no cache on this node (read-only): compile each start
+            path = os.path.join(scratch, os.path.basename(path))
+        done = subprocess.run([sys.executable, "-m", "tracer.compiling", path, *flags], cwd=SOURCE.parents[2],
+                              capture_output=True, text=True, check=False)
+        found = objects.read_cached(path)
     if found is None:
         lines = done.stderr.splitlines()
         errors = [line for line in lines if "error" in line.lower()] or lines

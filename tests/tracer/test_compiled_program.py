@@ -72,3 +72,11 @@ def test_a_tracer_that_cannot_load_its_program_says_why_in_one_line() -> None:
                            "--no-stdin", "--duration", "1"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "Failed to load the BPF program" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_without_a_usable_cache_the_program_is_compiled_all_the_same(tmp_path: pathlib.Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the cache directory cannot be made under a file
+    compiled = program.compiled(program.cflags(), str(blocked / "cache"))
+    assert "sys_exit_prog" in {p.name for p in compiled.progs}
+    assert blocked.read_text() == ""
