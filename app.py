@@ -89,9 +89,17 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
     return args
 
 
+def _named(commands: dict[str, tuple[str, str]], argv: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Only the command named on the line (its module alone is imported: the tracer, started
+    often, does not wait for the others' imports); every command when none is named."""
+    name = next((a for a in argv if a == "--" or a in commands), None)
+    return {name: commands[name]} if name in commands else commands
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_available())
-    args = parse(parser, sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_named(_available(), argv))
+    args = parse(parser, argv)
     logging.basicConfig(
         level=args.log_level,
         format="%(asctime)s %(levelname).1s %(name)s: %(message)s",

@@ -13,6 +13,7 @@ over the pairs, because the machine is small and shared. Needs root, BPF and gcc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import statistics
@@ -135,11 +136,27 @@ def floor(cgroup: str, tool: str) -> dict[str, float]:
         probe.communicate("")
 
 
+def cold_start(cgroup: str) -> float:
+    """The tracer's start on a node that has not compiled its program yet (cache removed): BCC
+    compiles it in a child first."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(program.cache_path(program.cflags()))
+    started = time.monotonic()
+    tracer = TracerProcess()
+    try:
+        tracer.add("cold", f"cgroup={cgroup}")
+        return time.monotonic() - started
+    finally:
+        tracer.stop()
+
+
 def pair(cgroup: str, tool: str) -> dict[str, float]:
-    """One untraced run, one run under an empty probe and one traced run of each workload."""
+    """One untraced run, one run under an empty probe and one traced run of each workload, and a
+    cold start of the tracer (its traced run starts with the program cached, as on a node)."""
     base = workloads(cgroup, tool)
     floors = floor(cgroup, tool)
     empty = floors["getppid"]
+    cold = cold_start(cgroup)
     started = time.monotonic()
     tracer = TracerProcess()
     try:
@@ -150,7 +167,7 @@ def pair(cgroup: str, tool: str) -> dict[str, float]:
         tracer.stop()
     return {"base_getppid": base["getppid"], "base_tar": base["tar"], "floor": empty,
             "base_steady": base["tar_steady"], "getppid": traced["getppid"], "tar": traced["tar"],
-            "steady": traced["tar_steady"], "start": start, "start_best": start,
+            "steady": traced["tar_steady"], "start": start, "start_best": start, "cold": cold,
             "r_getppid": traced["getppid"] / base["getppid"], "r_tar": traced["tar"] / base["tar"],
             "r_steady": traced["tar_steady"] / base["tar_steady"], "r_floor": empty / base["getppid"],
             "base_suite": base["suite"], "suite": traced["suite"], "r_suite": traced["suite"] / base["suite"],
@@ -260,8 +277,10 @@ def report(t: dict[str, float], notes: list[str]) -> str:
         f"| lost first occurrences, 200k opens of 200k distinct files | – | {t['missing_200k']:.0f} | – "
         f"| 0 | "
         f"{ok(t['missing_200k'] == 0)} |",
-        f"| tracer start (spawn → target acknowledged), median (best) | – | {t['start']:.2f} s "
-        f"({t['start_best']:.2f} s) | – | < 1 s | {ok(t['start'] < 1)} |",
+        f"| tracer start (spawn → target acknowledged), program cached on the node, median (best) | – "
+        f"| {t['start']:.2f} s ({t['start_best']:.2f} s) | – | < 1 s | {ok(t['start'] < 1)} |",
+        f"| tracer start, first on the node (BCC compiles the program in a child, then caches it), "
+        f"median | – | {t['cold']:.2f} s | – | < 1 s | {ok(t['cold'] < 1)} |",
         f"| tracer RSS (after the 1k and 20k storms) | – | {t['rss']:.0f} MiB | – | ≤ 256 MiB "
         f"| {ok(t['rss'] <= 256)} |",
     ]

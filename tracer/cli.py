@@ -32,6 +32,7 @@ import logging
 import os
 import select
 import signal
+import subprocess
 import sys
 import time
 from typing import Any
@@ -170,8 +171,12 @@ def run(args: argparse.Namespace) -> int:
     from tracer.tracing import Tracer
 
     started = time.monotonic()
-    bpf = program.load(flags)
-    tracer = Tracer(bpf, sys.stdout, log.info)
+    try:
+        bpf, syscall_names = program.load(flags)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        log.error("Failed to load the BPF program: %s", exc)
+        return 1
+    tracer = Tracer(bpf, sys.stdout, log.info, syscall_names)
     log.info("Attached probes in %.2fs", time.monotonic() - started)
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,7 +1,8 @@
 """Build and load the BPF program: BTF offsets and syscall numbers as ``-D`` flags, then BCC.
 
-This is the only module (with ``tracer.tracing``) that touches ``bcc``; it is imported lazily
-so ``--ebpf`` and the other sub-commands never pay for LLVM. BCC needs a kernel headers tree
+BCC compiles in a short-lived child (``tracer.compiling``), once per program, flags and kernel:
+the result is cached on the node and loaded with libbpf (``tracer.kernel``), so the tracer
+neither waits for clang nor keeps LLVM's pages. BCC needs a kernel headers tree
 for its prelude only (every layout comes from BTF or tracefs); when
 ``/lib/modules/$(uname -r)/build`` is missing we point ``BCC_KERNEL_SOURCE`` at the merged tree
 made by ``scripts/install.d/20-bcc.sh``, building it on the fly if needed.
@@ -10,6 +11,7 @@ made by ``scripts/install.d/20-bcc.sh``, building it on the fly if needed.
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import contextlib
 import ctypes
 import glob
@@ -19,10 +21,17 @@ import pathlib
 import platform
 import shutil
 import subprocess
-from typing import Any
+import sys
+import tempfile
+from typing import TYPE_CHECKING
 
 from generator.syscalls import syscall_number
+from tracer import objects
 from tracer.btf import BTF, VMLINUX
+from tracer.syscalls import SyscallNames, syscalls_of
+
+if TYPE_CHECKING:
+    from tracer.kernel import Loaded
 
 SOURCE = pathlib.Path(__file__).with_name("bpf") / "tracer.c"
 CACHE_DIR = "/var/cache/varmor-py"
@@ -128,22 +137,35 @@ def cflags(btf: BTF | None = None, ring_mib: int = RING_MIB) -> list[str]:
     return [f"-D{k}={v}" for k, v in sorted(flags.items())]
 
 
-def noaudit_ranges(kallsyms: str = "/proc/kallsyms") -> list[tuple[int, int]]:
+def noaudit_ranges(symbols: bytes) -> list[tuple[int, int]]:
     """[start, end) of each ``NOAUDIT_FUNCTIONS`` function and its ``.cold`` part, from the
-    kernel's symbol table (a symbol ends where the next one starts); empty when the addresses
-    are hidden (kptr_restrict)."""
-    with open(kallsyms) as f:
-        starts = sorted({int(line.split()[0], 16) for line in f if not line.startswith("0000000000000000")})
-    wanted = set(NOAUDIT_FUNCTIONS) | {f"{name}.cold" for name in NOAUDIT_FUNCTIONS}
-    ranges = []
-    with open(kallsyms) as f:
-        for line in f:
-            address, _kind, name = line.split()[:3]
-            start = int(address, 16)
-            if name in wanted and start:
-                later = bisect.bisect_right(starts, start)
-                ranges.append((start, starts[later] if later < len(starts) else start + 1))
+    kernel's symbol table ``symbols`` (/proc/kallsyms; a symbol ends where the next one
+    starts); empty when the addresses are hidden (kptr_restrict)."""
+    found = []
+    for name in NOAUDIT_FUNCTIONS:
+        for suffix in ("", ".cold"):
+            at = symbols.find(f" {name}{suffix}\n".encode())
+            while at >= 0:
+                line = symbols.rfind(b"\n", 0, at) + 1
+                found.append((line, int(symbols[line:symbols.index(b" ", line)], 16)))
+                at = symbols.find(f" {name}{suffix}\n".encode(), at + 1)
+    ranges = [(start, symbol_end(symbols, line, start)) for line, start in found if start]
     return sorted(ranges)[:NOAUDIT_RANGES]
+
+
+def symbol_end(symbols: bytes, line: int, start: int) -> int:
+    """Where the symbol at ``start`` (its line at offset ``line``) ends: the next higher address
+    (the kernel's own symbols are listed in address order; else every address is sorted)."""
+    rest = symbols[line:line + 4096].split(b"\n")[1:-1]
+    for following in rest:
+        address = int(following[:following.index(b" ")], 16)
+        if address > start:
+            return address
+        if address < start:
+            break
+    starts = sorted({int(x[:x.index(b" ")], 16) for x in symbols.splitlines() if b" " in x})
+    later = bisect.bisect_right(starts, start)
+    return starts[later] if later < len(starts) else start + 1
 
 
 def source_text(flags: list[str]) -> str:
@@ -179,24 +201,57 @@ def ensure_tracefs() -> None:
     subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=True)
 
 
-def load(flags: list[str]) -> Any:
-    """Compile, load and attach every probe, install the tail-call targets; returns the ``bcc.BPF``.
+def cache_path(flags: list[str], cache_dir: str = CACHE_DIR) -> str:
+    """Where the program compiled with ``flags`` is cached on this node."""
+    return os.path.join(cache_dir, f"bpf-{objects.cache_key(SOURCE.read_text(), flags)}.json")
+
+
+def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
+    """The program compiled with ``flags``: from the node's cache, else compiled by a short-lived
+    child (``tracer.compiling``: BCC's clang/LLVM never run or stay in the tracer) and cached."""
+    path = cache_path(flags, cache_dir)
+    found = objects.read_cached(path)
+    if found is not None:
+        return found
+    with tempfile.TemporaryDirectory(prefix="varmor-bpf-") as scratch:
+        with contextlib.suppress(OSError):
+            os.makedirs(cache_dir, exist_ok=True)
+        if not os.access(cache_dir, os.W_OK):  # no cache on this node (read-only): compile each start
+            path = os.path.join(scratch, os.path.basename(path))
+        done = subprocess.run([sys.executable, "-m", "tracer.compiling", path, *flags], cwd=SOURCE.parents[2],
+                              capture_output=True, text=True, check=False)
+        found = objects.read_cached(path)
+    if found is None:
+        lines = done.stderr.splitlines()
+        errors = [line for line in lines if "error" in line.lower()] or lines
+        raise RuntimeError("the BPF program did not compile: " + " | ".join(errors[-5:]))
+    return found
+
+
+def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
+    """Load and attach every probe, install the tail-call targets; returns the loaded program
+    and the names of the running kernel's syscalls (from /proc/kallsyms, read once, while the
+    program loads).
 
     The syscall program is attached to the exits of the syscalls this architecture has (arm64
     has no open, creat, link, unlink, rmdir or rename)."""
-    ensure_headers()
-    ensure_tracefs()
-    from bcc import BPF
+    from tracer import kernel  # libbpf: only when loading (``--ebpf`` and --help need none)
 
-    bpf = BPF(text=SOURCE.read_text(), cflags=flags)
-    ranges = noaudit_ranges()
+    ensure_tracefs()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        symbols_soon = pool.submit(pathlib.Path("/proc/kallsyms").read_bytes)
+        bpf = kernel.Loaded(compiled(flags))
+        symbols = symbols_soon.result()
+    ranges = noaudit_ranges(symbols)
     if not ranges:
+        bpf.cleanup()
         raise RuntimeError("no noaudit capability callers in /proc/kallsyms (kptr_restrict?)")
     for index, (start, end) in enumerate(ranges):
-        bpf["noaudit"][ctypes.c_int(index)] = bpf["noaudit"].Leaf(start, end)
+        bpf["noaudit"][ctypes.c_int(index)] = (ctypes.c_uint64 * 2)(start, end)
     for index, name in enumerate(TAIL_CALLS):
-        bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.load_func(name, BPF.TRACEPOINT).fd)
+        bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.progs[name.decode()])
+    bpf.attach_auto()
     for call, tracepoint in sorted(SYSCALLS.items()):
         if syscall_number(ARCH, call) is not None:
-            bpf.attach_tracepoint(tp=f"syscalls:sys_exit_{tracepoint}", fn_name=b"sys_exit_prog")
-    return bpf
+            bpf.attach_tracepoint(f"syscalls:sys_exit_{tracepoint}", "sys_exit_prog")
+    return bpf, SyscallNames(syscalls_of(symbols))

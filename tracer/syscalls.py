@@ -10,6 +10,7 @@ table is not named at all: the tracer counts it as ``unresolved_syscalls``.
 from __future__ import annotations
 
 import contextlib
+import re
 
 from generator.syscalls import syscall_name
 
@@ -25,16 +26,20 @@ PREFIXES = {"x86_64": ("__x64_sys_",), "i386": ("__ia32_sys_", "__ia32_compat_sy
 
 def kernel_syscalls(kallsyms: str = "/proc/kallsyms") -> dict[str, frozenset[str]]:
     """Per architecture, the syscall names the running kernel has entry points for."""
+    text = b""
+    with contextlib.suppress(OSError), open(kallsyms, "rb") as f:
+        text = f.read()
+    return syscalls_of(text)
+
+
+def syscalls_of(symbols: bytes) -> dict[str, frozenset[str]]:
+    """``kernel_syscalls`` of the symbol table ``symbols`` (the text of /proc/kallsyms)."""
     found: dict[str, set[str]] = {arch: set() for arch in PREFIXES}
-    with contextlib.suppress(OSError), open(kallsyms) as f:
-        for line in f:
-            symbol = line.rstrip().rsplit(" ", 1)[-1]
-            if not symbol.startswith("__"):
-                continue
-            for arch, prefixes in PREFIXES.items():
-                for prefix in prefixes:
-                    if symbol.startswith(prefix):
-                        found[arch].add(symbol[len(prefix):])
+    for symbol in {s.decode() for s in re.findall(rb" (__[a-z0-9_]+_sys_\w+)$", symbols, re.MULTILINE)}:
+        for arch, prefixes in PREFIXES.items():
+            for prefix in prefixes:
+                if symbol.startswith(prefix):
+                    found[arch].add(symbol[len(prefix):])
     return {arch: frozenset(names) for arch, names in found.items()}
 
 

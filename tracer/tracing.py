@@ -32,9 +32,10 @@ NCOLS = 4  # bitmaps per slot: origin (exec, container) x ABI (native, compat)
 CFG_MNT, CFG_TREE = 1, 2
 # the kernel's loss counters, in the order of tracer.c's C_* enum, as stats fields
 COUNTERS = ("map_full", "paths_truncated", "unresolved_syscalls", "walk_failed", "lost_events")
-# records the kernel does not deduplicate (file: the names of link, delete, rename, mkdir, ...)
+# records the kernel does not deduplicate (file records, names of link, delete, rename, mkdir, ...
+# included, are deduplicated on decoding.file_key)
 USER_DEDUP = frozenset({decoding.EV_CONNECT, decoding.EV_BIND, decoding.EV_MOUNT, decoding.EV_UMOUNT,
-                        decoding.EV_FILE, decoding.EV_EXEC})
+                        decoding.EV_EXEC})
 MAX_LINKS = 40
 V2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per json.dumps
@@ -57,6 +58,7 @@ class Target:
     root_fd: int = -1  # the root directory of its first process, to resolve script names
     unresolved: int = 0  # syscall numbers without a name in their ABI's table
     seen: set[tuple[Any, ...]] = field(default_factory=set)
+    seen_files: set[tuple[bool, str, int, int, bool]] = field(default_factory=set)
 
 
 class _Tgt(ct.Structure):
@@ -151,17 +153,18 @@ def cgroup_of(pid: int) -> str:
 class Tracer:
     """Targets, record decoding and output for one loaded BPF program."""
 
-    def __init__(self, bpf: Any, out: TextIO, log: Callable[[str], None] = lambda _m: None) -> None:
+    def __init__(self, bpf: Any, out: TextIO, log: Callable[[str], None] = lambda _m: None,
+                 syscall_names: SyscallNames | None = None) -> None:
         self.bpf, self.out, self.log = bpf, out, log
         self.targets: dict[str, Target] = {}
         self.names: dict[int, Target] = {}
         self.next_id = 1
         self.free_slots = list(range(MAXT - 1, -1, -1))
-        self.syscall_names = SyscallNames(kernel_syscalls())
+        self.syscall_names = syscall_names or SyscallNames(kernel_syscalls())
         self.exes: dict[int, str] = {}  # pid -> exe, until its working-directory record comes
         self.generation = 0
         self.lock = threading.Lock()
-        bpf["events"].open_ring_buffer(self._on_record)
+        bpf.open_ring_buffer("events", self._on_record)
 
     # ----- targets -----
     def add(self, name: str, cgroup: str = "", pid: int = 0, mntns_pid: int = 0) -> Target:
@@ -316,14 +319,7 @@ class Tracer:
 
     def wakeup_fd(self) -> int:
         """A file descriptor readable when the ring buffer wakes its reader (-1: none)."""
-        try:
-            from bcc import libbcc
-
-            function = libbcc.lib.ring_buffer__epoll_fd
-        except (ImportError, AttributeError):
-            return -1
-        function.restype, function.argtypes = ct.c_int, [ct.c_void_p]
-        return int(function(self.bpf._ringbuf_manager))
+        return int(self.bpf.ring_epoll_fd())
 
     def drain(self) -> None:
         """Decode every record there is, then flush."""
@@ -344,6 +340,13 @@ class Tracer:
         if target is None:
             return
         raw = decoding.unpack(record, target.name)
+        if raw.type == decoding.EV_FILE:  # the most frequent record: deduplicated before it is an event
+            key = decoding.file_key(raw)
+            if key not in target.seen_files:
+                target.seen_files.add(key)
+                with self.lock:
+                    self.out.write(decoding.file_line(raw) + "\n")
+            return
         event = decoding.to_event(raw, self._peer_in_target(target, raw))
         if event is None:
             return

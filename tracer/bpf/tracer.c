@@ -26,7 +26,9 @@
  * is compiled and verified once; paths longer than the kernel's 4,096 bytes are flagged.
  * Records go through one ring buffer without a wake-up each (a wake-up costs the traced task
  * more than the record): user space drains it every poll interval, and every WAKE_EVERY-th
- * record on a CPU wakes it early. Records that do not fit are counted as lost.
+ * record on a CPU wakes it early. Records that do not fit are counted as lost. A record that
+ * carries no string but its path (a file opened, mapped or locked; a capability, socket or
+ * ptrace) is sent compact: the header and the used part of the path only (`compact` = 1).
  */
 #define PBUF 4096
 #define PMASK (PBUF - 1)
@@ -44,6 +46,7 @@
 #define KSTACK_SIZE 16384
 #define AT_FDCWD -100
 #define WAKE_EVERY 1024       /* records per CPU between forced ring-buffer wake-ups */
+#define DEDUP_ENTRIES 262144  /* first-occurrence keys of every target (one tar of /usr: 65k) */
 
 enum { EV_EXEC = 1, EV_FILE, EV_CAP, EV_SOCKET, EV_CONNECT, EV_BIND, EV_PTRACE, EV_SIGNAL,
        EV_MOUNT, EV_UMOUNT };
@@ -60,7 +63,7 @@ struct cfg_t { u32 flags; u32 ugen; };   /* written by user space only */
 struct event {
     u32 type; u32 pid; u32 id; u32 origin;     /* origin: 1 container tree, 0 joined later */
     s64 a0, a1, a2, a3;
-    u32 len; u32 trunc; u32 slot; u32 pad;
+    u32 len; u32 trunc; u32 slot; u32 compact;
     char comm[16];
     char s2[64];
     char s1[256];
@@ -72,11 +75,14 @@ struct job_t {
     u64 wmnt; u64 wdentry; s32 off; u32 steps; u32 walking; u32 trunc;   /* a walk in progress */
     u64 name[2]; s64 dirfd[2]; s64 fd; u32 acc[2];  /* for fd_prog and names_prog */
 };
+#define HEAD offsetof(struct event, s2)  /* a compact record: the header, then the path */
+struct cevent { char head[HEAD]; char path[PBUF]; };
 struct range_t { u64 start; u64 end; };
 struct pbuf_t { char b[PBUF * 2]; };
 struct dkey_t { u64 k1; u64 k2; u64 k3; u64 k4; u32 id; u16 type; u16 origin; };
 
 BPF_PERCPU_ARRAY(evbuf, struct event, 2);
+BPF_PERCPU_ARRAY(cbuf, struct cevent, 1);
 BPF_PERCPU_ARRAY(jobs, struct job_t, 1);
 BPF_PERCPU_ARRAY(pbuf, struct pbuf_t, 1);
 BPF_PERCPU_ARRAY(cache, struct who, 1);
@@ -96,7 +102,7 @@ BPF_ARRAY(noaudit, struct range_t, NOAUDIT_RANGES);    /* written by user space 
 struct stack_t { u64 frames[STACK_FRAMES]; };
 BPF_PERCPU_ARRAY(stackbuf, struct stack_t, 1);
 BPF_PERCPU_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
-BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, 65536);
+BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, DEDUP_ENTRIES);
 
 static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&v, sizeof(v), p); return v; }
 
@@ -225,21 +231,44 @@ static __always_inline struct event *ev_at(int i, u32 type, struct who *t) {
     if (!e) return 0;
     e->type = type; e->id = t->id; e->origin = t->origin; e->slot = t->slot;
     e->pid = bpf_get_current_pid_tgid() >> 32;
-    e->a0 = e->a1 = e->a2 = e->a3 = 0; e->len = 0; e->trunc = 0;
+    e->a0 = e->a1 = e->a2 = e->a3 = 0; e->len = 0; e->trunc = 0; e->compact = 0;
     e->s1[0] = 0; e->s2[0] = 0; e->path[0] = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     return e;
 }
 static __always_inline struct event *ev_new(u32 type, struct who *t) { return ev_at(0, type, t); }
 
+static __always_inline u64 wake_flags(void) {
+    int z = 0;
+    u64 *r = nrecords.lookup(&z);
+    return r && (++*r & (WAKE_EVERY - 1)) == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+/* Records with no string but the path (user space leaves s1 and s2 empty) */
+static __always_inline int plain(struct event *e) {
+    return e->type == EV_CAP || e->type == EV_SOCKET || e->type == EV_PTRACE ||
+           (e->type == EV_FILE && !(e->a0 & A_NAME));
+}
 static __always_inline void submit(void *ctx, struct event *e) {
     u32 n = e->len;
     u32 size = offsetof(struct event, path) + (n & PMASK) + 1;
     if (size > sizeof(*e)) size = sizeof(*e);
+    if (plain(e) && !n) {
+        e->compact = 1;
+        size = HEAD;
+    }
+    if (events.ringbuf_output(e, size, wake_flags())) count_in(C_LOST, e->slot);
+}
+/* A plain event with the path walked into buf[off..PBUF): header and path, compact. */
+static __always_inline void submit_path(void *ctx, struct event *e, u32 off, char *buf) {
     int z = 0;
-    u64 *r = nrecords.lookup(&z), flags = BPF_RB_NO_WAKEUP;
-    if (r && (++*r & (WAKE_EVERY - 1)) == 0) flags = BPF_RB_FORCE_WAKEUP;
-    if (events.ringbuf_output(e, size, flags)) count_in(C_LOST, e->slot);
+    struct cevent *c = cbuf.lookup(&z);
+    if (!c) { count_in(C_LOST, e->slot); return; }
+    e->compact = 1;
+    __builtin_memcpy(c->head, e, HEAD);
+    u32 n = e->len & PMASK;
+    bpf_probe_read_kernel(c->path, n, &buf[off & PMASK]);
+    c->path[n] = 0;
+    if (events.ringbuf_output(c, HEAD + n + 1, wake_flags())) count_in(C_LOST, e->slot);
 }
 
 static __always_inline struct job_t *job(void) { int z = 0; return jobs.lookup(&z); }
@@ -311,14 +340,16 @@ static __always_inline int walk_steps(struct job_t *j, char *buf) {
     return over || j->steps >= MAX_STEPS;
 }
 
-/* Copies the walked path into e->path. */
-static __always_inline void walk_done(struct event *e, struct job_t *j, char *buf) {
+/* Sets the walked path's length; copies it into e->path unless the event goes out compact
+ * (submit_path copies it from buf). Returns where the path starts in buf. */
+static __always_inline u32 walk_done(struct event *e, struct job_t *j, char *buf) {
     int off = j->off;
     if (off == PBUF) { off--; buf[off & PMASK] = '/'; }
     u32 n = PBUF - off;
     e->len = n; e->trunc |= j->trunc;   /* a name may be flagged already */
     if (j->trunc) count_in(C_TRUNCATED, e->slot);
-    bpf_probe_read_kernel(e->path, n & PMASK, &buf[off & PMASK]);
+    if (!plain(e)) bpf_probe_read_kernel(e->path, n & PMASK, &buf[off & PMASK]);
+    return off;
 }
 
 /* Tail-call target P_WALK: resolves and submits evbuf[cur], WALK_STEP components per call; calls
@@ -340,10 +371,11 @@ int walk_path(void *ctx) {
             progs.call(ctx, P_WALK);
             count_in(C_NO_WALK, e->slot);
         }
-        walk_done(e, j, pb->b);
+        u32 off = walk_done(e, j, pb->b);
         j->walking = 0;
-    }
-    submit(ctx, e);
+        if (plain(e)) submit_path(ctx, e, off, pb->b);
+        else submit(ctx, e);
+    } else submit(ctx, e);
     j->cur++;
     if (j->cur < j->n) progs.call(ctx, P_WALK);
     return 0;

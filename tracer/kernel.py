@@ -1,0 +1,167 @@
+"""Load a compiled program (``tracer.objects``) into the kernel with libbpf, without LLVM.
+
+Creates the maps, points the programs' map loads at them, loads the programs, attaches them
+to tracepoints (a perf event per tracepoint) and raw tracepoints, and gives the tracer its
+maps (``loaded["name"][key] = value``, ctypes keys and values, as BCC's tables do) and the
+ring buffer (libbpf's consumer). Only ``libbpf.so.1`` and libc are used: BCC and its LLVM
+stay in the compiling child (``tracer.compiling``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes as ct
+import fcntl
+import os
+import platform
+from collections.abc import Callable
+from typing import Any
+
+from tracer.objects import Compiled, relocate
+
+PROG_TRACEPOINT, PROG_RAW_TRACEPOINT = 5, 17
+PERCPU_TYPES = frozenset({5, 6, 10})  # percpu hash, percpu array, LRU percpu hash
+PERF_TYPE_TRACEPOINT, PERF_FLAG_FD_CLOEXEC = 2, 8
+PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF = 0x2400, 0x40042408
+PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241}.get(platform.machine(), 298)
+TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+RAW_PREFIX, TP_PREFIX = "raw_tracepoint__", "tracepoint__"
+SampleFn = Callable[[Any, Any, int], int | None]
+_SAMPLE = ct.CFUNCTYPE(ct.c_int, ct.c_void_p, ct.c_void_p, ct.c_size_t)
+
+_libc = ct.CDLL(None, use_errno=True)
+_bpf = ct.CDLL("libbpf.so.1", use_errno=True)
+_bpf.bpf_map_create.argtypes = [ct.c_int, ct.c_char_p, ct.c_uint32, ct.c_uint32, ct.c_uint32, ct.c_void_p]
+_bpf.bpf_prog_load.argtypes = [ct.c_int, ct.c_char_p, ct.c_char_p, ct.c_void_p, ct.c_size_t, ct.c_void_p]
+_bpf.bpf_map_update_elem.argtypes = [ct.c_int, ct.c_void_p, ct.c_void_p, ct.c_uint64]
+_bpf.bpf_map_lookup_elem.argtypes = [ct.c_int, ct.c_void_p, ct.c_void_p]
+_bpf.bpf_map_delete_elem.argtypes = [ct.c_int, ct.c_void_p]
+_bpf.bpf_raw_tracepoint_open.argtypes = [ct.c_char_p, ct.c_int]
+_bpf.ring_buffer__new.restype = ct.c_void_p
+_bpf.ring_buffer__new.argtypes = [ct.c_int, _SAMPLE, ct.c_void_p, ct.c_void_p]
+for _name in ("ring_buffer__poll", "ring_buffer__consume", "ring_buffer__epoll_fd", "ring_buffer__free"):
+    getattr(_bpf, _name).argtypes = [ct.c_void_p] + ([ct.c_int] if _name.endswith("poll") else [])
+_libc.syscall.restype = ct.c_long
+NCPUS = int(_bpf.libbpf_num_possible_cpus())
+
+
+class KernelError(OSError):
+    """A map, program or attachment the kernel refused."""
+
+
+def _check(result: int, what: str) -> int:
+    if result < 0:
+        errno = -result if result < -1 else ct.get_errno()
+        raise KernelError(errno, f"{what}: {os.strerror(errno)}")
+    return result
+
+
+class Map:
+    """One BPF map; keys and values are ctypes objects (per-CPU maps: one value per CPU)."""
+
+    def __init__(self, fd: int, key_size: int, value_size: int, percpu: bool) -> None:
+        self.fd, self.key_size, self.percpu = fd, key_size, percpu
+        one: Any = ct.c_uint64 if value_size == 8 else ct.c_char * value_size
+        self.Leaf: Any = one * NCPUS if percpu else one
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self.Leaf()
+        if _bpf.bpf_map_lookup_elem(self.fd, ct.byref(key), ct.byref(value)) < 0:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _check(_bpf.bpf_map_update_elem(self.fd, ct.byref(key), ct.byref(value), 0), "map update")
+
+    def __delitem__(self, key: Any) -> None:
+        if _bpf.bpf_map_delete_elem(self.fd, ct.byref(key)) < 0:
+            raise KeyError(key)
+
+
+class Loaded:
+    """The program loaded and attached: maps by name, the ring buffer, ``cleanup()``."""
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.fds: list[int] = []
+        self.maps: dict[str, Map] = {}
+        self.progs: dict[str, int] = {}
+        self._ring: int | None = None
+        self._sample: Any = None
+        try:
+            for spec in compiled.maps:
+                fd = self._keep(_check(_bpf.bpf_map_create(spec.type, spec.name[:15].encode(), spec.key_size,
+                                                            spec.value_size, spec.max_entries, None),
+                                       f"map {spec.name}"))
+                self.maps[spec.name] = Map(fd, spec.key_size, spec.value_size, spec.type in PERCPU_TYPES)
+            fds = {name: m.fd for name, m in self.maps.items()}
+            for prog in compiled.progs:
+                kind = PROG_RAW_TRACEPOINT if prog.name.startswith(RAW_PREFIX) else PROG_TRACEPOINT
+                insns = relocate(prog, fds)
+                self.progs[prog.name] = self._keep(_check(_bpf.bpf_prog_load(
+                    kind, prog.name[:15].encode(), compiled.license.encode(), insns, len(insns) // 8, None),
+                    f"program {prog.name}"))
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _keep(self, fd: int) -> int:
+        self.fds.append(fd)
+        return fd
+
+    def __getitem__(self, name: str) -> Map:
+        return self.maps[name]
+
+    def attach_auto(self) -> None:
+        """Attach ``tracepoint__CAT__NAME`` and ``raw_tracepoint__NAME`` programs by their names."""
+        for name, fd in self.progs.items():
+            if name.startswith(RAW_PREFIX):
+                self._keep(_check(_bpf.bpf_raw_tracepoint_open(name[len(RAW_PREFIX):].encode(), fd), name))
+            elif name.startswith(TP_PREFIX):
+                category, event = name[len(TP_PREFIX):].split("__", 1)
+                self.attach_tracepoint(f"{category}:{event}", name)
+
+    def attach_tracepoint(self, tracepoint: str, prog: str) -> None:
+        category, event = tracepoint.split(":", 1)
+        path = next((f"{root}/events/{category}/{event}/id" for root in TRACEFS
+                     if os.path.exists(f"{root}/events/{category}/{event}/id")), None)
+        if path is None:
+            raise KernelError(2, f"no tracepoint {tracepoint}")
+        with open(path) as f:
+            tp_id = int(f.read())
+        attr = (ct.c_uint8 * 128)()
+        ct.c_uint32.from_buffer(attr, 0).value = PERF_TYPE_TRACEPOINT
+        ct.c_uint32.from_buffer(attr, 4).value = 128
+        ct.c_uint64.from_buffer(attr, 8).value = tp_id
+        ct.c_uint64.from_buffer(attr, 16).value = 1  # sample_period
+        fd = self._keep(_check(int(_libc.syscall(PERF_EVENT_OPEN, ct.byref(attr), -1, 0, -1,
+                                                 PERF_FLAG_FD_CLOEXEC)), f"perf event {tracepoint}"))
+        fcntl.ioctl(fd, PERF_EVENT_IOC_SET_BPF, self.progs[prog])
+        fcntl.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)
+
+    def open_ring_buffer(self, name: str, on_sample: SampleFn) -> None:
+        self._sample = _SAMPLE(lambda ctx, data, size: on_sample(ctx, data, size) or 0)
+        ring = _bpf.ring_buffer__new(self.maps[name].fd, self._sample, None, None)
+        if not ring:
+            raise KernelError(ct.get_errno(), f"ring buffer {name}")
+        self._ring = ring
+
+    def ring_buffer_poll(self, timeout: int) -> None:
+        if self._ring:
+            _bpf.ring_buffer__poll(self._ring, timeout)
+
+    def ring_buffer_consume(self) -> None:
+        if self._ring:
+            _bpf.ring_buffer__consume(self._ring)
+
+    def ring_epoll_fd(self) -> int:
+        return int(_bpf.ring_buffer__epoll_fd(self._ring)) if self._ring else -1
+
+    def cleanup(self) -> None:
+        """Detach and unload everything (closing the descriptors does both)."""
+        if self._ring:
+            _bpf.ring_buffer__free(self._ring)
+            self._ring = None
+        for fd in reversed(self.fds):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds.clear()
