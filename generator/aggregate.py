@@ -2,7 +2,8 @@
 
 An ``Aggregator`` takes events one by one: it validates every event, escapes and generalizes
 recorded paths (``generator.globbing``), and drops what cannot be expressed safely (a path
-that would break the profile, a syscall name outside the target architecture's table),
+that would break the profile, a syscall name outside the target architecture's table, a call
+of another ABI such as ia32 ``int $0x80``, recorded as ``i386:<name>``),
 counting it in the model's coverage rather than emitting it. Events of unknown kinds or
 versions are counted, never fatal. ``snapshot()`` is a JSON-ready dict of the whole state and
 ``Aggregator.restore`` continues from it, so a recorder that saves snapshots (the file IO is
@@ -194,8 +195,13 @@ def _mount(agg: Aggregator, event: Event) -> None:
 
 
 def _syscalls(agg: Aggregator, event: Event) -> None:
+    arch = str(event.get("arch") or agg.options.arch)
     for raw in event["names"]:
         name = str(raw)
+        if arch != agg.options.arch:  # e.g. int $0x80 from an x86_64 task: never the native call
+            reason = f"an {arch} call; the seccomp profile is {agg.options.arch}"
+            agg.drop("syscall", f"{arch}:{name}", reason)
+            continue
         if syscall_number(agg.options.arch, name) is None:
             agg.drop("syscall", name, f"not a syscall of {agg.options.arch}")
             continue

@@ -32,8 +32,10 @@ Context: a component is also judged in its path. One- and two-character hex name
 an object or cache store (``.git/objects/1e``, ``_cacache/index-v5/98/20``, ``http-v2/0/4/1``,
 ``go-build/3f``) are shards of a content hash there, so they are random in that place only
 (``CONTEXT_STORES``); the same ``1e`` elsewhere stays. Numbers under ``snapshots`` come from a
-node-wide sequence (``SEQUENCE_STORES``). ``explain(component)`` names the rule that decided a
-component on its own; ``explain_path(path)`` names the rule of every component in its place.
+node-wide sequence (``SEQUENCE_STORES``); ``mkstemp`` names of a tool's fixed template in its own
+directory (``.git/tXXXXXX``) are random whatever their six characters spell (``TEMPLATE_DIRS``).
+``explain(component)`` names the rule that decided a component on its own; ``explain_path(path)``
+names the rule of every component in its place.
 
 Decisions are cached per component (bounded LRU, ~25 MB when full), so ``generalize_path`` costs a
 split, a few dict hits and a join once a run's directories have been seen.
@@ -116,6 +118,9 @@ CONTEXT_STORES = frozenset({
 _SHARD = re.compile(r"[0-9a-f]{1,2}")
 # Stores whose children are numbered from a sequence (containerd snapshots).
 SEQUENCE_STORES = frozenset({"snapshots"})
+# Directories where a tool makes ``mkstemp`` names from a fixed template: the six characters are
+# random whatever they spell (``git init`` probes symlink support with ``.git/tXXXXXX``).
+TEMPLATE_DIRS: dict[str, re.Pattern[str]] = {".git": re.compile(r"t[A-Za-z0-9]{6}")}
 _KUBE_SUFFIX = re.compile(rf"-((?=[{_KUBE}]*\d)[{_KUBE}]{{5}})(?=$|[_.])"  # a digit: anywhere
                           rf"|^[a-z0-9]+(?:-[a-z0-9]+)+-([{_KUBE}]{{5}})$")  # none: after a long name
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -228,6 +233,9 @@ def _in_context(previous: str, part: str, in_store: bool) -> str | None:
         return "random:store-shard"
     if previous in SEQUENCE_STORES and part.isdigit() and part.isascii():
         return "random:store-sequence-number"
+    template = TEMPLATE_DIRS.get(previous)
+    if template is not None and template.fullmatch(part):
+        return "random:tool-template-name"
     return None
 
 
@@ -275,7 +283,7 @@ def generalize_path(path: str) -> str:
                 changed = True
                 continue
         in_store = part in CONTEXT_STORES
-        context = in_store or part in SEQUENCE_STORES
+        context = in_store or part in SEQUENCE_STORES or part in TEMPLATE_DIRS
         random = _RANDOM.get(part)
         if random is None:
             random = _decide(part)

@@ -64,6 +64,7 @@ OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_INODE_GENERATION": ("inode", "i_generation"),
     "OFF_INODE_MODE": ("inode", "i_mode"),
     "OFF_TASK_CRED": ("task_struct", "cred"),
+    "OFF_TASK_REAL_CRED": ("task_struct", "real_cred"),
     "OFF_CRED_FSUID": ("cred", "fsuid"),
     "OFF_TASK_MM": ("task_struct", "mm"),
     "OFF_MM_EXE_FILE": ("mm_struct", "exe_file"),

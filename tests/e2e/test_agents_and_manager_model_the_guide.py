@@ -171,6 +171,10 @@ def test_the_guide_is_modeled_by_the_agents_and_completed_by_the_manager(
                  "capability sys_admin,"):
         assert rule in apparmor, apparmor
     assert "/root/c0" not in apparmor
+    # unshare -Un is the only capability the workload uses: the runtime's overlay copy-up of /root
+    # (echo > /root/c1) checks dac_override, dac_read_search and sys_admin with the mounter's credentials
+    assert [line.strip() for line in apparmor.splitlines()
+            if line.strip().startswith("capability")] == ["capability sys_admin,"], apparmor
     assert recording_events(kube, "demo", demo, "c0") == 0  # opted out: never recorded
     for foreign in ("python", "app.py", "localcluster", "/work/"):
         assert foreign not in apparmor, apparmor

@@ -95,6 +95,18 @@ def test_truncated_relative_and_unknown_records_are_dropped_and_counted() -> Non
     assert model.coverage[0].node == "node-1"
 
 
+def test_an_ia32_syscall_set_is_recorded_as_such_and_never_named_as_a_native_call() -> None:
+    model = model_from_events("p", [
+        ev("syscalls", names=["read", "exit_group"]),
+        ev("syscalls", names=["getpid", "socketcall"], arch="i386"),  # int $0x80 from an x86_64 task
+    ], Options(node="node-1", arch="x86_64"))
+    assert model.syscalls == ("read", "exit_group")
+    dropped = {(d.kind, d.value, d.reason) for d in model.total_coverage().dropped}
+    assert dropped == {("syscall", f"i386:{n}", "an i386 call; the seccomp profile is x86_64")
+                       for n in ("getpid", "socketcall")}
+    assert '"getpid"' not in render_seccomp(model)
+
+
 def test_tracer_stats_become_the_models_coverage() -> None:
     model = model_from_events("p", [
         ev("stats", lost_events=1, map_full=0, paths_truncated=2, sources=["ebpf"]),

@@ -139,6 +139,16 @@ def test_hex_shards_are_random_only_under_an_object_or_cache_store() -> None:
                                              "meaningful:letters", "random:store-shard"]
 
 
+def test_a_tools_mkstemp_template_names_are_random_in_its_own_directory_whatever_they_spell() -> None:
+    # git init probes symlink support with .git/tXXXXXX: 43 % of such names passed as words before
+    for name in ("tmRoaoT", "tqhFWCE", "twoRoWD", "tSEOr4l", "tracker"):
+        assert generalize_path(f"/srv/repo/.git/{name}") == "/srv/repo/.git/*"
+        assert explain_path(f"/srv/repo/.git/{name}")[-1] == "random:tool-template-name"
+    assert generalize_path("/srv/tmRoaoT") == "/srv/tmRoaoT"
+    assert generalize_path("/srv/repo/.git/HEAD.lock") == "/srv/repo/.git/HEAD.lock"
+    assert generalize_path("/srv/repo/.git/tracked-files") == "/srv/repo/.git/tracked-files"
+
+
 def test_explain_path_gives_the_rule_of_each_component_in_its_place() -> None:
     rules = explain_path("/var/log/pods/web-6b98965dc-5xfqn/10.42.7.19.log")
     assert rules[-2:] == ["random:kube-replicaset-hash", "random:ip-address"]

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from tests.tracer.harness import TracerProcess, files, kinds, traced
+from tests.tracer.harness import Container, TracerProcess, files, kinds, traced
 
 LOCK_FILES = ("import os, sys\n"
               "os.chdir(sys.argv[1])\n"
@@ -17,6 +17,28 @@ LOCK_FILES = ("import os, sys\n"
               "    with open(f'tmp-{i}', 'w') as f:\n"
               "        f.write('x')\n"
               "    os.rename(f'tmp-{i}', f'target-{i % 10}')\n")
+# every call fails on a name that exists (a recorder resolving names at entry would record them)
+FAILING_ON_EXISTING = ("import errno, os, sys\n"
+                       "os.chdir(sys.argv[1])\n"
+                       "calls = [lambda: os.open('dir', os.O_WRONLY),\n"
+                       "         lambda: os.open('file', os.O_WRONLY | os.O_CREAT | os.O_EXCL),\n"
+                       "         lambda: os.open('file/x', os.O_RDONLY),\n"
+                       "         lambda: os.unlink('dir'),\n"
+                       "         lambda: os.rmdir('full'),\n"
+                       "         lambda: os.rename('file', 'full'),\n"
+                       "         lambda: os.rename('dir', 'dir/inner'),\n"
+                       "         lambda: os.link('dir', 'dir-link'),\n"
+                       "         lambda: os.link('file', 'full/kept'),\n"
+                       "         lambda: os.mkdir('full'),\n"
+                       "         lambda: os.symlink('/etc/hostname', 'file'),\n"
+                       "         lambda: os.mknod('file', 0o600 | 0o10000)]\n"
+                       "for index, call in enumerate(calls):\n"
+                       "    try:\n"
+                       "        call()\n"
+                       "    except OSError as e:\n"
+                       "        print(index, errno.errorcode[e.errno])\n"
+                       "    else:\n"
+                       "        print(index, 'succeeded')\n")
 AT_CALLS = ("import os, sys\n"
             "d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
             "os.mkdir('made-at', dir_fd=d)\n"
@@ -50,6 +72,28 @@ def test_failed_unlink_rename_link_and_open_record_nothing(tracer: TracerProcess
                             f"cat /nonexistent/e; cat {work}/f; mkdir /nonexistent/g; true")
     recorded = [e["path"] for e in kinds(events, "file")]
     assert not [p for p in recorded if "/nonexistent/" in p or p.startswith(f"{work}/")]
+
+
+def test_calls_that_fail_on_names_that_exist_record_nothing(tracer: TracerProcess) -> None:
+    work, scripts = workdir(), workdir()
+    os.mkdir(os.path.join(work, "dir"))
+    os.mkdir(os.path.join(work, "full"))
+    for name in ("file", "full/kept"):
+        with open(os.path.join(work, name), "w") as f:
+            f.write("x")
+    with open(os.path.join(scripts, "fail.py"), "w") as f:
+        f.write(FAILING_ON_EXISTING)
+    ctr = Container(f"python3 {scripts}/fail.py {work}")
+    try:
+        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
+        output = ctr.run()
+        events = tracer.remove(ctr.name)
+    finally:
+        ctr.remove()
+    outcomes = dict(line.split(" ", 1) for line in output.split("\n") if line)
+    assert len(outcomes) == 12 and "succeeded" not in outcomes.values(), output
+    assert [p for p in files(events) if p.startswith(work)] == []
+    assert f"{scripts}/fail.py" in files(events)  # the same session did record the script
 
 
 def test_directories_are_recorded_with_a_trailing_slash_and_every_call_that_makes_a_name(

@@ -611,10 +611,18 @@ static __always_inline int noaudit_caller(void *ctx) {
     }
     return 0;
 }
+/* A check made with credentials that are not the task's own: overlayfs runs copy-up (and its other
+ * upper-layer work) with the mounter's credentials (ovl_override_creds), so the container runtime's
+ * DAC checks on the overlay's work directory happen in the workload's task. AppArmor attributes a
+ * check to the label of the credentials checked, i.e. the mounter's, never the workload's profile.
+ * (access(2) overrides too, but only for set-id or capability-holding non-root callers.) */
+static __always_inline int foreign_cred(const void *cred) {
+    return cred != rdp((char *)bpf_get_current_task() + OFF_TASK_REAL_CRED);
+}
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */
     struct who *t = classify();
-    if (!t) return 0;
+    if (!t || foreign_cred(args->cred)) return 0;
     u32 cap = args->cap;
     if (seen(t, EV_CAP, cap, 0) || noaudit_caller(args) || !first(t, EV_CAP, cap, 0)) return 0;
     struct event *e = ev_new(EV_CAP, t);
