@@ -17,6 +17,8 @@ import os
 import pathlib
 import platform
 import shutil
+import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +115,10 @@ def node_object(name: str) -> dict[str, object]:
     }
 
 
+KUBERNETES_IP = "10.96.0.1"
+IP_FREEBIND = 15
+
+
 def kubernetes_service(port: int) -> dict[str, object]:
     """The ``default/kubernetes`` Service that points at the API server."""
     port_spec = {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}
@@ -123,8 +129,8 @@ def kubernetes_service(port: int) -> dict[str, object]:
         },
         "spec": {
             "type": "ClusterIP",
-            "clusterIP": "10.96.0.1",
-            "clusterIPs": ["10.96.0.1"],
+            "clusterIP": KUBERNETES_IP,
+            "clusterIPs": [KUBERNETES_IP],
             "ports": [port_spec],
             "sessionAffinity": "None",
         },
@@ -219,11 +225,48 @@ class Cluster:
         self._tasks = [asyncio.create_task(self.manager.run())]
         self._tasks += [asyncio.create_task(k.run()) for k in self.kubelets]
         network = getattr(self.settings.node_factory, "network", None)
-        if network is not None:  # containerd nodes: kube-proxy and cluster DNS for their pods
+        if network is not None:  # containerd nodes: HTTPS for pods, kube-proxy and cluster DNS
+            await self._serve_pods(network.gateway)
             self.networking = ServiceNetworking(self.api, network)
             self._tasks.append(asyncio.create_task(self.networking.run()))
         log.info("Started local cluster url=%s nodes=%d", self.url, self.settings.nodes)
         return self.url
+
+    async def _serve_pods(self, address: str) -> None:
+        """HTTPS on the pod network's gateway, behind the ``kubernetes`` Service's Endpoints.
+
+        In-cluster clients verify it with the ``ca.crt`` of their ServiceAccount volume."""
+        assert self._runner is not None
+        names = [
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ]
+        cert, key = self.authority.serving_pair([*names, "localhost"], [KUBERNETES_IP, address, "127.0.0.1"])
+        pki = self.settings.state_dir / "pki"
+        (pki / "apiserver.crt").write_text(cert)
+        fd = os.open(pki / "apiserver.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(key)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(pki / "apiserver.crt", pki / "apiserver.key")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)  # the bridge gets its address with the first pod
+        sock.bind((address, 0))
+        await web.SockSite(self._runner, sock, ssl_context=context).start()
+        port = sock.getsockname()[1]
+        endpoints = {
+            "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+            "subsets": [
+                {
+                    "addresses": [{"ip": address}],
+                    "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+                }
+            ],
+        }
+        await self.api.create(self.api.res("", "endpoints"), "default", endpoints, admit=False)
+        log.info("Serving pods address=%s:%d", address, port)
 
     async def stop(self) -> None:
         for task in self._tasks:

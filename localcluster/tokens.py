@@ -3,15 +3,17 @@
 ``Authority`` holds an EC P-256 key (ES256 JWTs, as kube-apiserver signs with an EC
 ``--service-account-key-file``) and a self-signed CA whose PEM is published as ``kube-root-ca.crt``.
 Both are kept under ``<state>/pki`` so tokens stay valid across a restart. ``issue`` makes the token of
-a TokenRequest; ``review`` answers a TokenReview (signature, issuer, expiry, audience). The claims
-follow kube-apiserver's: ``iss``, ``sub`` = ``system:serviceaccount:<ns>:<name>``, ``aud``, ``exp``,
-``iat``, ``nbf`` and the ``kubernetes.io`` private claim naming the account (and bound pod).
+a TokenRequest; ``serving_pair`` the API server's TLS certificate (what pods verify with ``ca.crt``);
+``review`` answers a TokenReview (signature, issuer, expiry, audience). The claims follow
+kube-apiserver's: ``iss``, ``sub`` = ``system:serviceaccount:<ns>:<name>``, ``aud``, ``exp``, ``iat``,
+``nbf`` and the ``kubernetes.io`` private claim naming the account (and bound pod).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import ipaddress
 import json
 import os
 import pathlib
@@ -24,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 API_AUDIENCES = (ISSUER,)
@@ -99,6 +101,29 @@ class Authority:
         if not ca_path.exists():
             ca_path.write_text(_self_signed_ca(self._key))
         self.ca_pem = ca_path.read_text()
+
+    def serving_pair(self, names: list[str], ips: list[str]) -> tuple[str, str]:
+        """A TLS serving certificate for the API server signed by the root CA, and its key (PEM)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        ca = x509.load_pem_x509_certificate(self.ca_pem.encode())
+        now = datetime.datetime.now(datetime.UTC)
+        alt = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
 
     def _sign(self, payload: dict[str, Any]) -> str:
         header = _b64(json.dumps({"alg": "ES256", "kid": "localcluster", "typ": "JWT"}).encode())

@@ -3,7 +3,8 @@
 The scheduler binds unbound pods round robin over the nodes (DaemonSet pods come pinned) and records
 a ``Scheduled`` Event. Each kubelet watches the pods bound to its node through the store (as a real
 kubelet watches the API), starts them on its node's runtime, writes their status, syncs them every
-second (restarts, retries, image pulls happen in the node's ``pod_status``), records the Events the
+second (restarts, retries, image pulls happen in the node's ``pod_status``; before each, the node gets
+the ConfigMaps, Secrets, tokens and Service env the pod reads, ``podsources``), records the Events the
 node reports, and finishes graceful deletions: it stops the pod, then removes the object.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from localcluster import events
 from localcluster.apiserver import ApiServer
+from localcluster.controllers import podsources
 from localcluster.errors import ApiError
 from localcluster.nodes import NodePort
 from localcluster.storage import Obj, Watcher
@@ -79,6 +81,7 @@ class Kubelet:
                 )
             elif uid not in self.started:
                 self.started[uid] = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+                self._update_sources(pod)
                 status = await asyncio.to_thread(self.simulator.start_pod, pod)
                 await self._write_status(uid, status)
                 await self._record_events()
@@ -110,8 +113,17 @@ class Kubelet:
                 admit=False,
             )
 
+    def _update_sources(self, pod: Obj) -> None:
+        """Give the node what the pod's volumes and env read from the API now."""
+        update = getattr(self.simulator, "update_sources", None)
+        if update is not None and self.api.authority is not None:
+            update(pod["metadata"]["uid"], podsources.read(self.api, self.api.authority, pod))
+
     async def _refresh_all(self) -> None:
         for uid in list(self.started):
+            pod = self.api.store.find(self.api.res("", "pods"), *self.started[uid])
+            if pod is not None and pod["metadata"]["uid"] == uid:
+                self._update_sources(pod)
             try:
                 await self._write_status(uid, await asyncio.to_thread(self.simulator.pod_status, uid))
             except ApiError as e:
@@ -122,11 +134,15 @@ class Kubelet:
         """Post the Events the node reported (nodes without events have no ``drain_events``)."""
         drain = getattr(self.simulator, "drain_events", None)
         for e in drain() if drain is not None else []:
-            involved = {"kind": "Pod", "apiVersion": "v1",
-                        "metadata": {"namespace": e.namespace, "name": e.pod, "uid": e.uid}}
+            involved = {
+                "kind": "Pod",
+                "apiVersion": "v1",
+                "metadata": {"namespace": e.namespace, "name": e.pod, "uid": e.uid},
+            }
             field_path = f"spec.containers{{{e.container}}}" if e.container else ""
             await events.Recorder(self.api, "kubelet", self.node).record(
-                involved, e.type, e.reason, e.message, field_path)
+                involved, e.type, e.reason, e.message, field_path
+            )
 
     async def shutdown(self) -> None:
         await asyncio.to_thread(self.simulator.shutdown)

@@ -36,7 +36,8 @@ class ServiceNetworking:
         store = self.api.store
         svcs = store.list(self.api.res("", "services"), None, [], [])
         pods = store.list(self.api.res("", "pods"), None, [], [])
-        return services.service_rules(svcs, pods)
+        endpoints = store.list(self.api.res("", "endpoints"), None, [], [])
+        return services.service_rules(svcs, pods, endpoints)
 
     async def run(self) -> None:
         await asyncio.to_thread(self.proxy.start)

@@ -4,19 +4,23 @@
 labels plus kubelet's ``io.kubernetes.pod.*`` labels, the cgroup parent that kubelet's cgroupfs
 driver names ``/kubepods[/<qos>]/pod<uid>``, namespace modes for hostNetwork/hostPID/hostIPC and
 shareProcessNamespace). ``container_config`` builds one ``ContainerConfig``: command and args
-unchanged (the image's entrypoint and cmd fill the gaps, in containerd), env, hostPath and emptyDir
-mounts, kubelet's labels and annotations, a log path ``<name>/<restartCount>.log``, and the security
+unchanged (the image's entrypoint and cmd fill the gaps, in containerd), env (``sources``), hostPath,
+emptyDir and read-only configMap/secret/downwardAPI/projected mounts, kubelet's labels and
+annotations, a log path ``<name>/<restartCount>.log``, and the security
 context: privileged, capabilities, user/group, read-only root, Localhost seccomp profiles resolved
 in the node's seccomp root. AppArmor profiles are not passed: this kernel has no AppArmor.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from cri import runtime_pb2 as pb
-from localcluster.node.pods import environment, expand, qos_class
+from localcluster.node.pods import expand, qos_class
+from localcluster.node.sources import Sources, environment
+from localcluster.node.volumes import API_KINDS
 from localcluster.runtime import dns
 
 POD_NAME = "io.kubernetes.pod.name"
@@ -120,21 +124,24 @@ def _security(pod: dict[str, Any], c: dict[str, Any], seccomp_root: Path) -> Any
 
 
 def mounts(pod: dict[str, Any], c: dict[str, Any], volume_dir: Path) -> list[Any]:
-    """hostPath and emptyDir mounts; other volume kinds are not served by this node."""
+    """hostPath, emptyDir and the API-backed volumes (always read-only, as kubelet mounts them)."""
     volumes = {v["name"]: v for v in pod.get("spec", {}).get("volumes") or []}
     out = []
     for m in c.get("volumeMounts") or []:
         vol = volumes.get(m.get("name", ""), {})
+        readonly = bool(m.get("readOnly"))
         if "hostPath" in vol:
             source = Path(vol["hostPath"].get("path", "/"))
         elif "emptyDir" in vol:
             source = volume_dir / m["name"]
+        elif any(kind in vol for kind in API_KINDS):
+            source, readonly = volume_dir / m["name"], True
         else:
             continue
         host = source / m["subPath"] if m.get("subPath") else source
-        out.append(
-            pb.Mount(container_path=m["mountPath"], host_path=str(host), readonly=bool(m.get("readOnly")))
-        )
+        if m.get("subPath") and not ("hostPath" in vol or "emptyDir" in vol):
+            host = Path(os.path.realpath(host))  # a file behind ..data: bind what it points at now
+        out.append(pb.Mount(container_path=m["mountPath"], host_path=str(host), readonly=readonly))
     return out
 
 
@@ -145,6 +152,8 @@ def container_config(
     seccomp_root: Path,
     volume_dir: Path,
     pod_ip: str,
+    host_ip: str = "",
+    sources: Sources | None = None,
 ) -> tuple[Any, str | None]:
     """The ``ContainerConfig``, and why the container cannot be configured (or None)."""
     meta = pod["metadata"]
@@ -155,9 +164,9 @@ def container_config(
         "spec.nodeName": pod.get("spec", {}).get("nodeName", ""),
         "spec.serviceAccountName": pod.get("spec", {}).get("serviceAccountName", "default"),
         "status.podIP": pod_ip,
-        "status.hostIP": pod_ip,
+        "status.hostIP": host_ip or pod_ip,
     }
-    env, problem = environment(c, fields)
+    env, problem = environment(c, fields, sources)
     lookup = dict(env)
     envs = [pb.KeyValue(key=k, value=v) for k, v in env if k not in ("PATH", "HOSTNAME")]
     labels = {k: v for k, v in pod_labels(pod).items() if k.startswith("io.kubernetes.")}

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from cri import runtime_pb2 as pb
 from cri.client import CriClient, CriError
-from localcluster.node import criconfigs, podcgroups, slots
+from localcluster.node import criconfigs, podcgroups, podvolumes, slots, volumes
 from localcluster.node.pods import qos_class
 from localcluster.node.simulator import host_ip
+from localcluster.node.sources import Sources
 
 if TYPE_CHECKING:
     from localcluster.node import criruntime
@@ -37,10 +38,6 @@ log = logging.getLogger(__name__)
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _stamp(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ns else now()
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,9 @@ class PodState:
     slots: list[slots.Slot]
     log_dir: Path
     volume_dir: Path
+    volumes: podvolumes.PodVolumes
     terminal: bool = False
+    mount_failures: set[str] = field(default_factory=set)
     sandbox_retry_at: float = 0.0
     events: list[NodeEvent] = field(default_factory=list)
 
@@ -86,6 +85,7 @@ class CriNode:
         self.seccomp_dir = seccomp_dir
         self.host_ip = host_ip()
         self.pods: dict[str, PodState] = {}
+        self.sources: dict[str, Sources] = {}
         self.events: list[NodeEvent] = []
         self._lock = threading.RLock()
 
@@ -100,16 +100,23 @@ class CriNode:
         assert status is not None
         return status
 
+    def update_sources(self, uid: str, sources: Sources) -> None:
+        """What the pod's volumes and env read from the API now (the kubelet loop calls it each sync)."""
+        with self._lock:
+            self.sources[uid] = sources
+
     def pod_status(self, uid: str) -> dict[str, Any] | None:
         with self._lock:
             state = self.pods.get(uid)
             if state is None:
                 return None
-            if not state.sandbox_id:
+            mounted = self._mount(state)
+            if not state.sandbox_id and mounted:
                 self._run_sandbox(state)
             if not state.terminal:
                 for slot in state.slots:
-                    self._sync(state, slot)
+                    if slot.container_id or mounted:
+                        self._sync(state, slot)
             spec = state.pod.get("spec", {})
             policy = spec.get("restartPolicy") or "Always"
             qos = qos_class(spec.get("containers") or [])
@@ -120,6 +127,7 @@ class CriNode:
     def stop_pod(self, uid: str, grace_seconds: float = 2.0) -> None:
         with self._lock:
             state = self.pods.pop(uid, None)
+            self.sources.pop(uid, None)
         if state is not None:
             self._teardown(state, grace_seconds)
 
@@ -178,16 +186,27 @@ class CriNode:
     # -- syncing ----------------------------------------------------------------------------------
 
     def _new_pod(self, pod: dict[str, Any]) -> PodState:
-        meta = pod["metadata"]
-        base = self.state_dir / "pods" / meta["uid"]
-        for v in pod.get("spec", {}).get("volumes") or []:
-            if "emptyDir" in v:
-                (base / "volumes" / v["name"]).mkdir(parents=True, exist_ok=True)
+        pod = volumes.with_service_account(pod)
+        base = self.state_dir / "pods" / pod["metadata"]["uid"]
+        pod_volumes = podvolumes.PodVolumes(base / "volumes")
+        pod_volumes.prepare(pod)
         (base / "logs").mkdir(parents=True, exist_ok=True)
         containers = [slots.Slot(c) for c in pod["spec"].get("containers") or []]
         gateway = self.runtime.network.gateway if self.runtime.network else ""
         config = criconfigs.sandbox_config(pod, base / "logs", gateway)
-        return PodState(pod, "", config, "", now(), containers, base / "logs", base / "volumes")
+        return PodState(pod, "", config, "", now(), containers, base / "logs", base / "volumes", pod_volumes)
+
+    def _mount(self, state: PodState) -> bool:
+        """Write the API-backed volumes; False (and a FailedMount Event) while one cannot be set up."""
+        meta = state.pod["metadata"]
+        sources = self.sources.get(meta["uid"]) or Sources(meta.get("namespace", "default"))
+        failed = state.volumes.sync(state.pod, sources)
+        for name, reason in failed:
+            message = f'MountVolume.SetUp failed for volume "{name}" : {reason}'
+            if message not in state.mount_failures:
+                state.mount_failures.add(message)
+                self._event(state, "", "Warning", "FailedMount", message)
+        return not failed
 
     def _run_sandbox(self, state: PodState) -> None:
         """``RunPodSandbox`` once the sandbox image is there; failures are retried on the next sync."""
@@ -232,11 +251,11 @@ class CriNode:
             return False
         if st is not None and st.state == pb.CONTAINER_RUNNING:
             slot.waiting, slot.terminated = None, None
-            slot.running_since = slot.running_since or _stamp(st.started_at)
+            slot.running_since = slot.running_since or slots.stamp(st.started_at, now())
             return False
         policy = state.pod.get("spec", {}).get("restartPolicy") or "Always"
         if slot.terminated is None:
-            slot.terminated, slot.waiting = _terminated(slot, st), None
+            slot.terminated, slot.waiting = slots.terminated_state(slot, st, now()), None
             if slots.restart_wanted(policy, slot.terminated["exitCode"]):
                 slot.next_backoff(time.monotonic(), self.runtime.backoff_base)
         if not slots.restart_wanted(policy, slot.terminated["exitCode"]):
@@ -287,7 +306,14 @@ class CriNode:
             slot.pull_started = 0.0
             self._event(state, slot.name, "Normal", "Pulled", message)
         config, problem = criconfigs.container_config(
-            state.pod, slot.spec, slot.restart_count, self.seccomp_dir, state.volume_dir, state.pod_ip
+            state.pod,
+            slot.spec,
+            slot.restart_count,
+            self.seccomp_dir,
+            state.volume_dir,
+            state.pod_ip,
+            self.host_ip,
+            self.sources.get(state.pod["metadata"]["uid"]),
         )
         if problem:
             self._wait(state, slot, "CreateContainerConfigError", problem, True)
@@ -359,6 +385,7 @@ class CriNode:
                         "%s failed pod=%s error=%s", method, state.pod["metadata"]["name"], err.message
                     )
         podcgroups.remove_pod(criconfigs.cgroup_parent(state.pod))
+        state.volumes.close()
         shutil.rmtree(state.log_dir.parent, ignore_errors=True)
         log.info("Stopped pod %s/%s", state.pod["metadata"].get("namespace"), state.pod["metadata"]["name"])
 
@@ -372,25 +399,3 @@ class CriNode:
 def _pod_ref(pod: dict[str, Any]) -> str:
     meta = pod["metadata"]
     return f"{meta['name']}_{meta.get('namespace', 'default')}({meta['uid']})"
-
-
-def _terminated(slot: slots.Slot, st: Any) -> dict[str, Any]:
-    if slot.terminated is not None:
-        return slot.terminated
-    if st is None:
-        return {
-            "exitCode": 137,
-            "reason": "ContainerStatusUnknown",
-            "startedAt": slot.running_since,
-            "finishedAt": now(),
-            "containerID": f"containerd://{slot.container_id}",
-        }
-    code = int(st.exit_code)
-    return {
-        "exitCode": code,
-        "reason": st.reason or ("Completed" if code == 0 else "Error"),
-        "startedAt": _stamp(st.started_at),
-        "finishedAt": _stamp(st.finished_at),
-        "containerID": f"containerd://{slot.container_id}",
-        **({"message": st.message} if st.message else {}),
-    }

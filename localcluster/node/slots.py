@@ -10,6 +10,7 @@ restart policy; ``pod_status`` and ``phase`` build what kubelet writes to the AP
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from localcluster.node.statuses import condition
@@ -47,6 +48,34 @@ class Slot:
         self.backoff = min(BACKOFF_MAX, base if self.backoff == 0 else self.backoff * 2)
         self.retry_at = now + delay
         return delay
+
+
+def stamp(ns: int, default: str) -> str:
+    """A CRI nanosecond timestamp as RFC 3339 (``default`` when unset)."""
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ns else default
+
+
+def terminated_state(slot: Slot, st: Any, now: str) -> dict[str, Any]:
+    """The ``terminated`` state of a container whose CRI status is ``st`` (None: the container is gone)."""
+    if slot.terminated is not None:
+        return slot.terminated
+    if st is None:
+        return {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "startedAt": slot.running_since,
+            "finishedAt": now,
+            "containerID": f"containerd://{slot.container_id}",
+        }
+    code = int(st.exit_code)
+    return {
+        "exitCode": code,
+        "reason": st.reason or ("Completed" if code == 0 else "Error"),
+        "startedAt": stamp(st.started_at, now),
+        "finishedAt": stamp(st.finished_at, now),
+        "containerID": f"containerd://{slot.container_id}",
+        **({"message": st.message} if st.message else {}),
+    }
 
 
 def restart_wanted(policy: str, exit_code: int) -> bool:

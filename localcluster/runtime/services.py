@@ -1,12 +1,12 @@
 """Services for pods: ClusterIP load balancing with iptables, as kube-proxy's iptables mode does it.
 
 ``service_rules`` (pure) turns Service objects with a ``spec.clusterIP`` and the pods their selector
-picks (Running, with an IP) into one rule per service port: the endpoints' addresses and target
-ports (numbers or named container ports). ``nat_lines`` (pure) renders them as ``iptables -t nat``
-rules in the cluster's own chain: DNAT to one endpoint chosen at random (``statistic`` module, equal
-odds), and masquerade for hairpin traffic. ``ServiceProxy`` hooks the chain into PREROUTING for the
-cluster's pod subnet only (clusters side by side keep to their own pods), rewrites it when the rules
-change, and removes every trace on ``close``.
+picks (Running, with an IP), or the Endpoints of a Service without selector, into one rule per port:
+the endpoints' addresses and target ports (numbers or named container ports). ``nat_lines`` (pure)
+renders them as ``iptables -t nat`` rules in the cluster's own chain: DNAT to one endpoint chosen at
+random (``statistic`` module, equal odds), and masquerade for hairpin traffic. ``ServiceProxy`` hooks
+the chain into PREROUTING for the cluster's pod subnet only (clusters side by side keep to their own
+pods), rewrites it when the rules change, and removes every trace on ``close``.
 """
 
 from __future__ import annotations
@@ -40,13 +40,41 @@ def _selected(selector: dict[str, str], pod: dict[str, Any]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def service_rules(services: list[dict[str, Any]], pods: list[dict[str, Any]]) -> list[ServiceRule]:
-    """One rule per port of every ClusterIP Service with a selector (pure)."""
+def _endpoint_rules(svc: dict[str, Any], endpoints: list[dict[str, Any]]) -> list[ServiceRule]:
+    """A Service without selector (``default/kubernetes``) goes to the addresses of its Endpoints."""
+    meta, spec = svc["metadata"], svc.get("spec") or {}
+    found = [
+        e
+        for e in endpoints
+        if (e["metadata"].get("namespace"), e["metadata"]["name"]) == (meta.get("namespace"), meta["name"])
+    ]
+    rules = []
+    for port in spec.get("ports") or []:
+        backends = [
+            (str(a["ip"]), int(p["port"]))
+            for e in found
+            for subset in e.get("subsets") or []
+            for a in subset.get("addresses") or []
+            for p in subset.get("ports") or []
+            if p.get("name", "") == port.get("name", "") or len(spec.get("ports") or []) == 1
+        ]
+        protocol = str(port.get("protocol", "TCP")).lower()
+        rules.append(ServiceRule(spec["clusterIP"], int(port["port"]), protocol, tuple(sorted(backends))))
+    return rules
+
+
+def service_rules(
+    services: list[dict[str, Any]], pods: list[dict[str, Any]], endpoints: list[dict[str, Any]] | None = None
+) -> list[ServiceRule]:
+    """One rule per port of every ClusterIP Service: to its pods, or to its Endpoints without selector."""
     rules = []
     for svc in services:
         spec = svc.get("spec") or {}
         ip = spec.get("clusterIP")
-        if not ip or ip == "None" or not spec.get("selector"):
+        if not ip or ip == "None":
+            continue
+        if not spec.get("selector"):
+            rules += _endpoint_rules(svc, endpoints or [])
             continue
         ns = svc["metadata"].get("namespace")
         ready = [
