@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cri import runtime_pb2 as pb
 from cri.client import CriClient, CriError
-from localcluster.node import criconfigs, podcgroups, podvolumes, slots, volumes
+from localcluster.node import criconfigs, podcgroups, podvolumes, probing, slots, volumes
 from localcluster.node.pods import qos_class
 from localcluster.node.simulator import host_ip
 from localcluster.node.sources import Sources
@@ -87,6 +87,7 @@ class CriNode:
         self.pods: dict[str, PodState] = {}
         self.sources: dict[str, Sources] = {}
         self.events: list[NodeEvent] = []
+        self.prober = probing.Prober(self.cri)
         self._lock = threading.RLock()
 
     # -- NodePort ---------------------------------------------------------------------------------
@@ -117,6 +118,7 @@ class CriNode:
                 for slot in state.slots:
                     if slot.container_id or mounted:
                         self._sync(state, slot)
+                    self._probe(state, slot)
             spec = state.pod.get("spec", {})
             policy = spec.get("restartPolicy") or "Always"
             qos = qos_class(spec.get("containers") or [])
@@ -134,6 +136,7 @@ class CriNode:
     def shutdown(self) -> None:
         with self._lock:
             states, self.pods = list(self.pods.values()), {}
+        self.prober.close()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda s: self._teardown(s, 0.0), states))
         podcgroups.remove_empty_qos()
@@ -360,6 +363,13 @@ class CriNode:
                 meta["uid"], meta.get("namespace", "default"), meta["name"], container, kind, reason, message
             )
         )
+
+    def _probe(self, state: PodState, slot: slots.Slot) -> None:
+        def report(kind: str, reason: str, message: str) -> None:
+            self._event(state, slot.name, kind, reason, message)
+
+        grace = float(state.pod["spec"].get("terminationGracePeriodSeconds", 30))
+        self.prober.sync(slot, state.pod_ip, grace, report, self._stop_container)
 
     # -- stopping ---------------------------------------------------------------------------------
 

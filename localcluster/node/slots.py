@@ -37,6 +37,20 @@ class Slot:
     retry_at: float = 0.0
     pull_started: float = 0.0  # monotonic time of the first Pulling event of the current pull
     reported: set[tuple[str, str]] = field(default_factory=set)  # events already sent
+    probes: dict[Any, Any] = field(default_factory=dict)  # kind -> probing.Tracker of probed_id
+    probed_id: str = ""
+
+    @property
+    def started(self) -> bool:
+        """The startup probe passed (or there is none)."""
+        startup = self.probes.get("startup")
+        return startup is None or startup.result is True
+
+    @property
+    def ready(self) -> bool:
+        """Started, and the readiness probe passed (or there is none)."""
+        readiness = self.probes.get("readiness")
+        return self.started and (readiness is None or readiness.result is True)
 
     @property
     def name(self) -> str:
@@ -100,9 +114,15 @@ def container_status(slot: Slot) -> dict[str, Any]:
     elif slot.terminated is not None:
         out["state"] = {"terminated": slot.terminated}
     else:
-        out.update(ready=True, started=True, state={"running": {"startedAt": slot.running_since}})
+        probed = slot.probed_id == slot.container_id
+        ready, started = (slot.ready, slot.started) if probed else (not _probed(slot.spec), True)
+        out.update(ready=ready, started=started, state={"running": {"startedAt": slot.running_since}})
     out["lastState"] = {"terminated": slot.last_terminated} if slot.last_terminated else {}
     return out
+
+
+def _probed(spec: dict[str, Any]) -> bool:
+    return bool(spec.get("readinessProbe") or spec.get("startupProbe"))
 
 
 def phase(policy: str, statuses: list[dict[str, Any]]) -> str:

@@ -1,7 +1,7 @@
 """Services for pods: ClusterIP load balancing with iptables, as kube-proxy's iptables mode does it.
 
 ``service_rules`` (pure) turns Service objects with a ``spec.clusterIP`` and the pods their selector
-picks (Running, with an IP), or the Endpoints of a Service without selector, into one rule per port:
+picks (Running and Ready, with an IP), or the Endpoints of a Service without selector, into one rule per port:
 the endpoints' addresses and target ports (numbers or named container ports). ``nat_lines`` (pure)
 renders them as ``iptables -t nat`` rules in the cluster's own chain: DNAT to one endpoint chosen at
 random (``statistic`` module, equal odds), and masquerade for hairpin traffic. ``ServiceProxy`` hooks
@@ -38,6 +38,12 @@ def _target_port(port: dict[str, Any], container_ports: list[dict[str, Any]]) ->
 def _selected(selector: dict[str, str], pod: dict[str, Any]) -> bool:
     labels = pod.get("metadata", {}).get("labels") or {}
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    """The pod's ``Ready`` condition (readiness probes passed); a pod without conditions counts as ready."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return all(c.get("status") == "True" for c in conditions if c.get("type") == "Ready")
 
 
 def _endpoint_rules(svc: dict[str, Any], endpoints: list[dict[str, Any]]) -> list[ServiceRule]:
@@ -83,6 +89,7 @@ def service_rules(
             if p["metadata"].get("namespace") == ns
             and _selected(spec["selector"], p)
             and (p.get("status") or {}).get("phase") == "Running"
+            and _ready(p)
             and (p.get("status") or {}).get("podIP")
             and not p["metadata"].get("deletionTimestamp")
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import pathlib
 from typing import Any
 
 import pytest
@@ -224,3 +225,24 @@ def test_a_missing_key_is_a_create_container_config_error(kube: Kube, ns: str) -
         30,
     )
     assert waiting.message == f"couldn't find key absent in ConfigMap {ns}/cfg"
+
+
+def test_a_memory_empty_dir_is_a_tmpfs_that_goes_with_the_pod(kube: Kube, ns: str) -> None:
+    vol = {"name": "scratch", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}
+    c = {
+        "name": "c",
+        "image": "debian:10",
+        "command": SLEEP,
+        "volumeMounts": [{"name": "scratch", "mountPath": "/m"}],
+    }
+    spec = {"terminationGracePeriodSeconds": 1, "volumes": [vol], "containers": [c]}
+    kube.core.create_namespaced_pod(ns, {"metadata": {"name": "memory"}, "spec": spec})
+    pod = _running(kube, ns, "memory")
+    assert _exec(kube, ns, "memory", "grep ' /m ' /proc/mounts | cut -d' ' -f1,3") == "tmpfs tmpfs\n"
+    assert _exec(kube, ns, "memory", "df -k /m | tail -1 | awk '{print $2}'") == "16384\n"
+    host_mounts = [
+        line for line in pathlib.Path("/proc/mounts").read_text().splitlines() if pod.metadata.uid in line
+    ]
+    assert len(host_mounts) == 1 and host_mounts[0].startswith("tmpfs ")
+    kube.core.delete_namespaced_pod("memory", ns)
+    eventually(lambda: pod.metadata.uid not in pathlib.Path("/proc/mounts").read_text(), 30)
