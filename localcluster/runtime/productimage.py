@@ -31,7 +31,7 @@ from localcluster.runtime.images import DEFAULT_PATH, SUITE
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("app.py", "pyproject.toml", "requirements.txt", "api", "manager", "serving", "agent", "certs",
-           "controller", "generator", "tracer", "webhook", "scripts/install.d",
+           "controller", "generator", "tracer", "webhook", "cri", "scripts/install.d",
            "scripts/image-packages.txt", "localcluster/runtime/productimage.py",
            "localcluster/runtime/imagebuild.py")
 CHROOT_ENV = f"env -i PATH={DEFAULT_PATH} HOME=/root"
