@@ -20,7 +20,7 @@ COPY controller ./controller
 COPY generator ./generator
 COPY tracer ./tracer
 COPY webhook ./webhook
-COPY manifests ./manifests
+COPY cri ./cri
 COPY scripts/install.d ./scripts/install.d
 # BCC inside the virtualenv and a merged kernel headers tree for its prelude.
 RUN bash scripts/install.d/20-bcc.sh \

@@ -14,7 +14,7 @@ $(STAMP): $(INSTALL_INPUTS)
 
 install: $(STAMP) ## Install Debian packages, the virtualenv and BCC headers
 
-demo: $(STAMP) ## Play the user guide on the local cluster (manager, agents, containerd nodes)
+demo: image ## Play the user guide on the local cluster (varmor-py installed from the chart, as pods)
 	$(PY) app.py demo
 
 lint: $(STAMP) ## ruff, mypy --strict and import-linter contracts

@@ -10,6 +10,7 @@ own parser, so the local cluster installs exactly what a user's ``helm install``
 
 from __future__ import annotations
 
+import copy
 import pathlib
 import sys
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,36 @@ def manifest_text(objects: Sequence[dict[str, Any]], namespace: str = NAMESPACE)
     namespace_object = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
     docs = [namespace_object, *objects]
     return MANIFEST_HEADER + "---\n".join(yaml.safe_dump(doc, sort_keys=True) for doc in docs)
+
+
+def merged(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Values merged left to right (later layers win), as Helm merges ``-f`` files and ``--set``."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        _merge(values, copy.deepcopy(layer))
+    return values
+
+
+def install(kubeconfig: pathlib.Path, values: dict[str, Any], namespace: str = NAMESPACE,
+            chart: pathlib.Path = CHART, timeout: int = 120) -> dict[str, Any]:
+    """``helm upgrade --install`` of the chart through Helm's Go SDK; the release summary.
+
+    Helm's own client talks to the API server: it creates the namespace, applies every object and
+    stores the release as a Secret, exactly as the ``helm`` command would.
+    """
+    config = helm.Config(kubeconfig_path=kubeconfig, namespace=namespace)
+    try:
+        loaded = helm.Chart.load(chart)
+        try:
+            config.status(RELEASE)
+        except helm.HelmNotFoundError:
+            return dict(config.install(loaded, RELEASE, values, namespace=namespace, create_namespace=True,
+                                       timeout=timeout))
+        return dict(config.upgrade(loaded, RELEASE, values, namespace=namespace, timeout=timeout))
+    except helm.HelmError as error:
+        raise ChartError(f"helm install: {error}") from None
+    finally:
+        config.close()
 
 
 def main(argv: Sequence[str]) -> int:

@@ -3,6 +3,8 @@
 Examples:
     python app.py localcluster up --nodes 2              # foreground; Ctrl-C stops it
     python app.py localcluster up --detach               # prints the kubeconfig path
+    python app.py localcluster up --detach --install-varmor --set behaviorModeling.enabled=true
+        # varmor-py from the chart, manager and agents as pods from `make image`; waits until Ready
     KUBECONFIG=/tmp/varmor-localcluster/kubeconfig kubectl get pods -A
     python app.py localcluster exec -n default demo-4-abc -c c0 -- id   # = kubectl exec
     python app.py localcluster image import my-image.tar  # an OCI or docker archive
@@ -43,6 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="containerd: run pods through CRI on the cluster's own containerd (root; the default "
         "when installed); process: host processes in namespaces; status-only: report them Running",
     )
+    up.add_argument(
+        "--install-varmor",
+        action="store_true",
+        help="with --detach: import the varmor-py image (make image) and install the Helm chart "
+        "manifests/varmor; returns once the manager and an agent per node are Ready",
+    )
+    up.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="KEY=VALUE",
+        help="a chart value for --install-varmor, as helm --set takes it (repeatable)",
+    )
     down = sub.add_parser("down", help="stop the cluster and every pod it runs")
     down.add_argument("--dir", type=pathlib.Path, default=DEFAULT_DIR)
     ex = sub.add_parser("exec", help="kubectl exec with the cluster's kubeconfig")
@@ -66,6 +82,15 @@ def _up(args: argparse.Namespace) -> int:
     from localcluster.nodes import simulator_factory
 
     state_dir = args.dir.resolve()
+    if (args.install_varmor or args.sets) and not args.detach:
+        print("error: --install-varmor and --set need --detach", file=sys.stderr)
+        return 2
+    if args.sets and not args.install_varmor:
+        print("error: --set is for --install-varmor", file=sys.stderr)
+        return 2
+    if args.install_varmor and (error := _check_sets(args.sets)):
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if daemon.read_pid(state_dir) is not None:
         print(f"a local cluster already runs from {state_dir}", file=sys.stderr)
         return 1
@@ -81,7 +106,10 @@ def _up(args: argparse.Namespace) -> int:
             args.node_simulator,
         ]
         forwarded += [f"--service-map={entry}" for entry in args.service_map]
-        print(daemon.start_detached(daemon.up_argv(forwarded), state_dir))
+        kubeconfig = daemon.start_detached(daemon.up_argv(forwarded), state_dir)
+        if args.install_varmor:
+            return _install(state_dir, Settings(state_dir=state_dir, nodes=args.nodes).node_names, args.sets)
+        print(kubeconfig)
         return 0
     service_map = dict(entry.split("=", 1) for entry in args.service_map)
     settings = Settings(
@@ -92,6 +120,31 @@ def _up(args: argparse.Namespace) -> int:
         node_factory=simulator_factory(args.node_simulator),
     )
     return daemon.serve_foreground(settings)
+
+
+def _check_sets(sets: list[str]) -> str:
+    from localcluster.charts import ChartError, values_from_sets
+
+    try:
+        values_from_sets(sets)
+    except ChartError as error:
+        return str(error)
+    return ""
+
+
+def _install(state_dir: pathlib.Path, nodes: list[str], sets: list[str]) -> int:
+    from localcluster.charts import ChartError
+    from localcluster.installing import InstallError, install
+
+    try:
+        install(state_dir, nodes, sets)
+    except (InstallError, ChartError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(f"the cluster is still up (logs: {state_dir}); stop it with: "
+              f"python app.py localcluster down --dir {state_dir}", file=sys.stderr)
+        return 1
+    print(f"varmor-py is installed and Ready; now: export KUBECONFIG={state_dir / 'kubeconfig'}")
+    return 0
 
 
 def _exec(args: argparse.Namespace) -> int:

@@ -1,10 +1,14 @@
 """Making recipe images from Debian packages, cached as OCI archives under /var/cache/varmor-py.
 
 ``mmdebstrap`` writes the root filesystem as a tar (no ``/dev``, no docs); that tar is the image's
-one uncompressed layer. ``write_oci_archive`` wraps it in an OCI image layout (config, manifest,
+one uncompressed layer. ``write_oci_image`` wraps it in an OCI image layout (config, manifest,
 index) in a tar that ``ctr images import`` reads — the same result as ``umoci`` repacking the
 unpacked tree, without unpacking it. Archives are keyed by recipe, so a second run only imports.
 A file lock keeps two clusters from building the same image at once.
+
+``debootstrap`` and ``write_oci_image`` are the one image-making core: the varmor-py image itself
+(``localcluster.runtime.productimage``, ``make image``) is made with them too, with mmdebstrap
+customize hooks that add the product.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import os
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +76,17 @@ def build_images(names: list[str], cache: Path = CACHE) -> list[Path]:
 
 
 def _debootstrap(recipe: Recipe, rootfs: Path) -> None:
-    variant = "extract" if recipe.base == "busybox" else "minbase"
+    debootstrap(recipe.packages, rootfs, "extract" if recipe.base == "busybox" else "minbase")
+
+
+def debootstrap(packages: Sequence[str], rootfs: Path, variant: str = "minbase",
+                hooks: Sequence[str] = ()) -> None:
+    """A Debian root filesystem tar with ``packages``; ``hooks`` are mmdebstrap customize hooks."""
     argv = ["mmdebstrap", f"--variant={variant}", "--skip=output/dev", "--format=tar", "--quiet"]
     argv += [f"--dpkgopt=path-exclude={p}" for p in _EXCLUDES]
-    if recipe.packages:
-        argv.append("--include=" + ",".join(recipe.packages))
+    if packages:
+        argv.append("--include=" + ",".join(packages))
+    argv += [f"--customize-hook={hook}" for hook in hooks]
     argv += [SUITE, str(rootfs)]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False)
@@ -136,9 +147,16 @@ def _descriptor(media_type: str, data: bytes) -> dict[str, Any]:
 
 
 def write_oci_archive(rootfs: Path, recipe: Recipe, out: Path, name: str = "") -> None:
-    """An OCI image layout tar with ``rootfs`` as its only (uncompressed) layer."""
+    """A recipe's OCI image layout tar with ``rootfs`` as its only (uncompressed) layer."""
+    write_oci_image(rootfs, lambda diff_id: image_config(recipe, diff_id), out, name)
+
+
+def write_oci_image(
+    rootfs: Path, configure: Callable[[str], dict[str, Any]], out: Path, name: str = ""
+) -> None:
+    """An OCI image layout tar with ``rootfs`` as its only layer; ``configure(diff_id)`` is its config."""
     layer_digest = _sha256(rootfs)
-    config = json.dumps(image_config(recipe, layer_digest), sort_keys=True).encode()
+    config = json.dumps(configure(layer_digest), sort_keys=True).encode()
     layer = {
         "mediaType": "application/vnd.oci.image.layer.v1.tar",
         "digest": f"sha256:{layer_digest}",
