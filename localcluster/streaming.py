@@ -280,13 +280,14 @@ async def _serve_process(client: web.WebSocketResponse, argv: list[str]) -> None
 
     async def feed() -> None:
         assert proc.stdin
-        async for msg in client:
-            if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
+        async for msg in client:  # the kubernetes Python client sends stdin as TEXT frames
+            if msg.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT) or not msg.data:
                 break
-            if msg.data[0] == 0:
-                proc.stdin.write(msg.data[1:])
+            data = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            if data[0] == 0:
+                proc.stdin.write(data[1:])
                 await proc.stdin.drain()
-            elif msg.data[0] == CLOSE_CHANNEL and msg.data[1:2] == b"\x00":
+            elif data[0] == CLOSE_CHANNEL and data[1:2] == b"\x00":
                 proc.stdin.close()
         if proc.returncode is None:
             proc.kill()
