@@ -3,7 +3,7 @@
 kubectl asks for the WebSocket subprotocol ``SPDY/3.1+portforward.k8s.io`` and then speaks plain SPDY
 inside binary messages. For every local connection it opens two streams with the same ``requestID``:
 ``streamType: error`` and ``streamType: data`` with the ``port``. ``PortForwardSession`` replies to
-each stream, connects to the pod's IP and port (a ``hostNetwork`` pod's IP is the host's), copies bytes
+each stream, connects to the port through ``dial`` (inside the pod's network namespace), copies bytes
 both ways with ``FIN`` half-closes, writes kubelet's message on the error stream when the connection
 fails, answers PINGs, and ends with the tunnel. ``serve_channels`` is the older WebSocket channel
 protocol (``v4.channel.k8s.io``) that the ``kubernetes`` Python client's ``portforward`` speaks.
@@ -26,6 +26,7 @@ from localcluster import spdy
 log = logging.getLogger(__name__)
 PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 Send = Callable[[bytes], Awaitable[None]]
+Dial = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 
 def dial_error(port: int, pod_ref: str, address: str, err: Exception) -> str:
@@ -51,8 +52,9 @@ class _Pair:
 class PortForwardSession:
     """One port-forward tunnel to one pod."""
 
-    def __init__(self, send: Send, address: str, pod_ref: str) -> None:
+    def __init__(self, send: Send, dial: Dial, address: str, pod_ref: str) -> None:
         self.send = send
+        self.dial = dial
         self.address = address
         self.pod_ref = pod_ref
         self.framer = spdy.Framer()
@@ -117,7 +119,7 @@ class PortForwardSession:
 
     async def _forward(self, pair: _Pair) -> None:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.address, pair.port), 10)
+            reader, writer = await asyncio.wait_for(self.dial(pair.port), 15)
         except (OSError, TimeoutError) as err:
             message = dial_error(pair.port, self.pod_ref, self.address, err)
             log.info("Port forward failed pod=%s port=%d error=%s", self.pod_ref, pair.port, err)
@@ -150,25 +152,27 @@ class PortForwardSession:
 CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
 
 
-async def serve_channels(client: web.WebSocketResponse, address: str, ports: list[int], pod_ref: str) -> None:
+async def serve_channels(
+    client: web.WebSocketResponse, dial: Dial, address: str, ports: list[int], pod_ref: str
+) -> None:
     """The WebSocket channel protocol of the ``kubernetes`` clients: per port ``i`` a data channel
     ``2i`` and an error channel ``2i+1``, each opened by a frame with the port (2 bytes, little endian).
     The WebSocket closes when every connection to the pod has ended, or with the client."""
+    readers: dict[int, asyncio.StreamReader] = {}
     writers: dict[int, asyncio.StreamWriter] = {}
-
-    async def pump(index: int, port: int) -> None:
-        data, error = bytes([2 * index]), bytes([2 * index + 1])
-        for channel in (data, error):
-            await client.send_bytes(channel + port.to_bytes(2, "little"))
+    for index, port in enumerate(ports):  # connected before the client's bytes are read
+        for channel in (2 * index, 2 * index + 1):
+            await client.send_bytes(bytes([channel]) + port.to_bytes(2, "little"))
         try:
-            reader, writers[index] = await asyncio.wait_for(asyncio.open_connection(address, port), 10)
+            readers[index], writers[index] = await asyncio.wait_for(dial(port), 15)
         except (OSError, TimeoutError) as err:
             message = dial_error(port, pod_ref, address, err)
-            await client.send_bytes(error + message.encode())
-            return
+            await client.send_bytes(bytes([2 * index + 1]) + message.encode())
+
+    async def pump(index: int, reader: asyncio.StreamReader) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while chunk := await reader.read(spdy.MAX_DATA):
-                await client.send_bytes(data + chunk)
+                await client.send_bytes(bytes([2 * index]) + chunk)
 
     async def feed() -> None:
         async for msg in client:
@@ -181,7 +185,7 @@ async def serve_channels(client: web.WebSocketResponse, address: str, ports: lis
                     await writer.drain()
 
     async def pump_all() -> None:
-        await asyncio.gather(*(pump(i, p) for i, p in enumerate(ports)))
+        await asyncio.gather(*(pump(i, r) for i, r in readers.items()))
 
     tasks = [asyncio.create_task(feed()), asyncio.create_task(pump_all())]
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

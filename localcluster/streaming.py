@@ -28,6 +28,7 @@ from aiohttp import web
 from localcluster import portforwarding, spdy
 from localcluster.apiserver import ApiServer
 from localcluster.errors import ApiError, bad_request, not_found
+from localcluster.node import netdial
 
 log = logging.getLogger(__name__)
 PROTOCOLS = (
@@ -162,12 +163,13 @@ class Streaming:
             ).body()
             return web.json_response(body, status=400)
         await client.prepare(request)
+        dial, target = await self._dialer(pod, str(address))
         if client.ws_protocol != portforwarding.PROTOCOL:
             ports = [int(p) for v in request.query.getall("ports", []) for p in v.split(",") if p.isdigit()]
-            await portforwarding.serve_channels(client, str(address), ports, f"{name}_{ns}")
+            await portforwarding.serve_channels(client, dial, target, ports, f"{name}_{ns}")
             await client.close()
             return client
-        session = portforwarding.PortForwardSession(client.send_bytes, str(address), f"{name}_{ns}")
+        session = portforwarding.PortForwardSession(client.send_bytes, dial, target, f"{name}_{ns}")
         try:
             async for msg in client:
                 if msg.type != aiohttp.WSMsgType.BINARY or not await session.feed(msg.data):
@@ -178,6 +180,23 @@ class Streaming:
             await session.close()
         await client.close()
         return client
+
+    async def _dialer(self, pod: dict[str, Any], address: str) -> tuple[portforwarding.Dial, str]:
+        """Connections to the pod's loopback, inside its network namespace (the host's for
+        ``hostNetwork``), as the CRI's PortForward makes them; the pod IP on nodes without one."""
+        node = self.nodes().get(pod.get("spec", {}).get("nodeName") or "")
+        netns = None
+        if node is not None and hasattr(node, "netns"):
+            with contextlib.suppress(Exception):
+                netns = await asyncio.to_thread(node.netns, pod["metadata"]["uid"])
+
+        async def dial(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            if netns:
+                sock = await asyncio.to_thread(netdial.connect_in, netns, port)
+                return await asyncio.open_connection(sock=sock)
+            return await asyncio.open_connection("127.0.0.1" if netns == "" else address, port)
+
+        return dial, address if netns is None else "127.0.0.1"
 
     async def log(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -261,13 +280,14 @@ async def _serve_process(client: web.WebSocketResponse, argv: list[str]) -> None
 
     async def feed() -> None:
         assert proc.stdin
-        async for msg in client:
-            if msg.type != aiohttp.WSMsgType.BINARY or not msg.data:
+        async for msg in client:  # the kubernetes Python client sends stdin as TEXT frames
+            if msg.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT) or not msg.data:
                 break
-            if msg.data[0] == 0:
-                proc.stdin.write(msg.data[1:])
+            data = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            if data[0] == 0:
+                proc.stdin.write(data[1:])
                 await proc.stdin.drain()
-            elif msg.data[0] == CLOSE_CHANNEL and msg.data[1:2] == b"\x00":
+            elif data[0] == CLOSE_CHANNEL and data[1:2] == b"\x00":
                 proc.stdin.close()
         if proc.returncode is None:
             proc.kill()

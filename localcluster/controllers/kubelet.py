@@ -58,12 +58,15 @@ class Kubelet:
         for obj in self.api.store.list(res, None, [], watcher.fields):
             watcher.queue.put_nowait(("ADDED", obj))
         self.api.store.watchers[res.key].append(watcher)
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.refresh
         try:
-            while True:
+            while True:  # a sync every ``refresh`` seconds, however busy the watch is
                 try:
-                    etype, pod = await asyncio.wait_for(watcher.queue.get(), self.refresh)
+                    etype, pod = await asyncio.wait_for(watcher.queue.get(), max(0.0, due - loop.time()))
                 except TimeoutError:
                     await self._refresh_all()
+                    due = loop.time() + self.refresh
                     continue
                 await self._handle(etype, pod)
         finally:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cri import runtime_pb2 as pb
 from cri.client import CriClient, CriError
-from localcluster.node import criconfigs, podcgroups, podvolumes, probing, slots, volumes
+from localcluster.node import criconfigs, netdial, podcgroups, podvolumes, probing, slots, volumes
 from localcluster.node.pods import qos_class
 from localcluster.node.simulator import host_ip
 from localcluster.node.sources import Sources
@@ -176,6 +176,13 @@ class CriNode:
         assert self.runtime.ctd is not None
         exec_id = f"exec-{secrets.token_hex(8)}"
         return self.runtime.ctd.ctr_argv("tasks", "exec", "--exec-id", exec_id, slot.container_id, *cmd)
+
+    def netns(self, uid: str) -> str:
+        """The pod's network namespace file ("" for ``hostNetwork`` pods and pods not running here)."""
+        with self._lock:
+            state = self.pods.get(uid)
+        host = state is None or not state.sandbox_id or state.pod["spec"].get("hostNetwork")
+        return "" if host or state is None else netdial.sandbox_netns(self.cri, state.sandbox_id)
 
     def log_file(self, uid: str, container: str, previous: bool) -> Path:
         slot = self.find(uid, container)

@@ -6,7 +6,8 @@ rewrites a volume only when its files changed, atomically as kubelet's ``AtomicW
 files go to a fresh ``..<timestamp>`` directory, the ``..data`` symlink is swapped to it with one
 rename, and each top-level name is a symlink through ``..data``, so a reader never sees half an
 update. ServiceAccount tokens are cached and re-issued after 80 % of their lifetime, as kubelet's
-token manager does. ``close`` unmounts the tmpfs volumes.
+token manager does. hostPath ``type`` is checked (``DirectoryOrCreate``/``FileOrCreate`` paths are
+made) as kubelet does. ``close`` unmounts the tmpfs volumes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -56,6 +58,35 @@ def write_atomically(target: Path, files: volumes.Files) -> None:
         shutil.rmtree(target / old, ignore_errors=True)
 
 
+_HOST_PATH_KINDS = {
+    "Directory": (stat.S_ISDIR, "a directory"),
+    "File": (stat.S_ISREG, "a file"),
+    "Socket": (stat.S_ISSOCK, "a socket file"),
+    "CharDevice": (stat.S_ISCHR, "a character device"),
+    "BlockDevice": (stat.S_ISBLK, "a block device"),
+}
+
+
+def check_host_path(source: dict[str, Any]) -> str | None:
+    """kubelet's hostPath ``type`` check, creating ``DirectoryOrCreate``/``FileOrCreate`` paths."""
+    path, kind = Path(str(source.get("path", ""))), str(source.get("type") or "")
+    if kind == "DirectoryOrCreate" and not path.exists():
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    elif kind == "FileOrCreate" and not path.exists():
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        path.touch(mode=0o644)
+    wanted = _HOST_PATH_KINDS.get(kind.removesuffix("OrCreate"))
+    if wanted is None:
+        return (
+            None if kind in ("", "DirectoryOrCreate", "FileOrCreate") else f"invalid hostPath type {kind!r}"
+        )
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return f"hostPath type check failed: {path} is not {wanted[1]}"
+    return None if wanted[0](mode) else f"hostPath type check failed: {path} is not {wanted[1]}"
+
+
 class PodVolumes:
     """One pod's ``volumes`` directory."""
 
@@ -82,6 +113,9 @@ class PodVolumes:
         """Bring every API-backed volume up to date; (volume, reason) for those that cannot be set up."""
         failed = []
         for vol in (pod.get("spec") or {}).get("volumes") or []:
+            if "hostPath" in vol:
+                problem = check_host_path(vol["hostPath"] or {})
+                failed += [(vol["name"], problem)] if problem else []
             if not any(kind in vol for kind in volumes.API_KINDS):
                 continue
             name = vol["name"]

@@ -2,7 +2,7 @@
 
 Usage: ``python -m tests.localcluster.client_e2e DIR [PYTEST_ARGS...]`` where ``DIR`` is the
 ``kubernetes/e2e_test`` folder of a kubernetes-client/python source checkout (the PyPI packages do not
-ship it; nothing is downloaded here). A fresh local cluster with two nodes (process nodes as root,
+ship it; nothing is downloaded here). A fresh local cluster with two nodes (containerd nodes as root,
 status-only otherwise) is started in a temp dir; the suite runs under pytest with ``KUBECONFIG``
 pointing at it, and the pass/fail counts are printed. The suite's package is made importable as
 ``kubernetes.e2e_test`` by a generated ``conftest.py``; no file of the suite is changed.
@@ -31,7 +31,7 @@ def run(suite: pathlib.Path, extra: list[str]) -> int:
         (work / "kubernetes").mkdir()
         (work / "kubernetes" / "e2e_test").symlink_to(suite.resolve())
         (work / "conftest.py").write_text(CONFTEST)
-        factory = simulator_factory("process") if os.geteuid() == 0 else StatusOnlyNode
+        factory = simulator_factory("containerd") if os.geteuid() == 0 else StatusOnlyNode
         cluster = ClusterThread(Settings(state_dir=work / "cluster", nodes=2, node_factory=factory))
         url = cluster.start()
         try:

@@ -112,3 +112,38 @@ def test_the_kubernetes_clients_portforward_reaches_the_pod(kube: Kube, ns: str)
     assert answer.startswith(b"HTTP/1.1 200 OK") and b"Welcome to nginx" in answer
     assert forwarded.error(80) is None
     assert "dial tcp" in str(forwarded.error(81)) and "connection refused" in str(forwarded.error(81))
+
+
+def test_port_forward_reaches_a_server_on_the_pods_loopback(kube: Kube, ns: str) -> None:
+    server = ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory", "/etc"]
+    spec = {"containers": [{"name": "c", "image": "python:3", "command": server}]}
+    kube.core.create_namespaced_pod(ns, {"metadata": {"name": "loopback"}, "spec": spec})
+    pod = eventually(
+        lambda: (p := kube.core.read_namespaced_pod("loopback", ns)).status.phase == "Running" and p, 300
+    )
+    with pytest.raises(OSError):
+        socket.create_connection((pod.status.pod_ip, 8000), timeout=5).close()
+    local = _free_port()
+    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
+    proc = subprocess.Popen(
+        ["kubectl", "port-forward", "-n", ns, "loopback", f"{local}:8000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None and "Forwarding from" in proc.stdout.readline()
+        body = eventually(lambda: _get(f"http://127.0.0.1:{local}/os-release"), 30)
+        assert b"Debian GNU/Linux" in body
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _get(url: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return bytes(answer.read())
+    except OSError:
+        return None

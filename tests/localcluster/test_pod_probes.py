@@ -3,15 +3,21 @@
 nginx serves HTTP in a pod: an ``httpGet`` readiness probe makes it Ready (READY ``1/1``) and a
 probe on a missing path keeps it not ready with ``Unhealthy`` Events; ``tcpSocket`` and ``exec``
 probes decide readiness the same way; a failing liveness probe restarts the container (RESTARTS
-counts it, ``Killing`` is recorded); a startup probe holds readiness back until it passes.
+counts it, ``Killing`` is recorded); a startup probe holds readiness back until it passes; an HTTPS
+probe on a named port ignores the self-signed certificate; Services route only to Ready pods.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from localcluster.cluster import ClusterThread
 from tests.localcluster.support import Kube, eventually
@@ -122,3 +128,71 @@ def test_a_service_routes_only_to_ready_pods(kube: Kube, ns: str, cluster: Clust
     assert networking is not None
     rules = [r for r in networking.rules() if r.cluster_ip == svc.spec.cluster_ip]
     assert [r.backends for r in rules] == [((ready_ip, 80),)]
+
+
+def _self_signed() -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "probe-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), pem.decode()
+
+
+HTTPS_SERVER = """
+import http.server, ssl
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/healthy" else 500)
+        self.end_headers()
+server = http.server.HTTPServer(("0.0.0.0", 8443), H)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain("/tls/tls.crt", "/tls/tls.key")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+
+
+def test_an_https_probe_skips_certificate_checks_and_uses_named_ports(kube: Kube, ns: str) -> None:
+    cert, key = _self_signed()
+    kube.core.create_namespaced_secret(
+        ns, {"metadata": {"name": "tls"}, "stringData": {"tls.crt": cert, "tls.key": key}}
+    )
+    for name, path in (("https-ok", "/healthy"), ("https-bad", "/sick")):
+        probe = {
+            "httpGet": {"path": path, "port": "webhook", "scheme": "HTTPS"},
+            "periodSeconds": 1,
+            "failureThreshold": 1,
+        }
+        container = {
+            "image": "python:3",
+            "command": ["python3", "-c", HTTPS_SERVER],
+            "readinessProbe": probe,
+            "ports": [{"name": "webhook", "containerPort": 8443}],
+            "volumeMounts": [{"name": "tls", "mountPath": "/tls"}],
+        }
+        spec = {
+            "terminationGracePeriodSeconds": 1,
+            "volumes": [{"name": "tls", "secret": {"secretName": "tls"}}],
+            "containers": [{"name": "c", **container}],
+        }
+        kube.core.create_namespaced_pod(ns, {"metadata": {"name": name}, "spec": spec})
+    eventually(lambda: _ready_condition(kube, ns, "https-ok") == "True", 180)
+    eventually(lambda: _running_not_ready(kube, ns, "https-bad"), 60)
+
+    def described() -> str | None:
+        out = kube.kubectl("describe", "pod", "-n", ns, "https-bad")
+        return out if "Readiness probe failed: HTTP probe failed with statuscode: 500" in out else None
+
+    assert "Unhealthy" in eventually(described, 30)

@@ -84,3 +84,27 @@ def test_missing_sources_and_bad_paths_are_reported_per_volume(tmp_path: pathlib
         ("c", 'serviceaccounts "x" not found'),
     ]
     assert not (tmp_path.parent / "escape").exists()
+
+
+def test_host_path_types_are_checked_and_created(tmp_path: pathlib.Path) -> None:
+    vols = PodVolumes(tmp_path / "pod")
+    (tmp_path / "file").write_text("x")
+    pod = _pod(
+        [
+            {
+                "name": "made",
+                "hostPath": {"path": str(tmp_path / "new" / "dir"), "type": "DirectoryOrCreate"},
+            },
+            {"name": "touched", "hostPath": {"path": str(tmp_path / "other" / "f"), "type": "FileOrCreate"}},
+            {"name": "notdir", "hostPath": {"path": str(tmp_path / "file"), "type": "Directory"}},
+            {"name": "absent", "hostPath": {"path": str(tmp_path / "nothing"), "type": "File"}},
+            {"name": "untyped", "hostPath": {"path": str(tmp_path / "nothing")}},
+        ]
+    )
+    assert vols.sync(pod, Sources("ns")) == [
+        ("notdir", f"hostPath type check failed: {tmp_path / 'file'} is not a directory"),
+        ("absent", f"hostPath type check failed: {tmp_path / 'nothing'} is not a file"),
+    ]
+    assert (tmp_path / "new" / "dir").is_dir()
+    assert (tmp_path / "other" / "f").is_file() and (tmp_path / "other" / "f").stat().st_mode & 0o777 == 0o644
+    assert not (tmp_path / "nothing").exists()
