@@ -283,7 +283,22 @@ def _section(health: list[float], reports: list[float], failed: int, seconds: fl
         "of the run shares the same cores):",
         "",
         *costs,
+        "",
+        _bound(health, cpu, len(reports)),
     ])
+
+
+def _bound(health: list[float], cpu: dict[str, tuple[float, float]], reports: int) -> str:
+    """What the CPU cost per report allows on this machine at best, and whether the baseline could pass."""
+    per_report = sum(report for _, report in cpu.values()) * 1000 / reports
+    ceiling = (os.cpu_count() or 1) * 1000 / per_report
+    text = (f"All processes together spent {per_report:.2f} ms CPU per report: with the {os.cpu_count()} "
+            f"CPUs to itself the run could answer at most {ceiling:.0f} reports/s, so with {CLIENTS} reports "
+            f"in flight each would take at least {CLIENTS * 1000 / ceiling:.0f} ms on average.")
+    if _pct(health, 0.99) > 100:
+        text += (f" The baseline's own p99 ({_pct(health, 0.99):.0f} ms for `/healthz`) is above the target "
+                 "in this run: the machine's load decides the tail here, not the service.")
+    return text
 
 
 def main() -> str:

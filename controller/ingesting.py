@@ -135,10 +135,14 @@ class Ingestor:
                     log.warning("Dropped a stored-reports notification (queue full)")
 
     def _start_notifier(self) -> None:
+        """Start the notifier once per process. Never while holding ``_lock``: under gevent that lock
+        is a real one (made before the worker patched threading) and ``start`` yields to the hub, so
+        another greenlet taking the lock would block the whole worker."""
         with self._lock:
-            if self._notifier_pid != os.getpid():
-                self._notifier_pid = os.getpid()
-                threading.Thread(target=self._notify_loop, name="stored-reports", daemon=True).start()
+            start = self._notifier_pid != os.getpid()
+            self._notifier_pid = os.getpid()
+        if start:
+            threading.Thread(target=self._notify_loop, name="stored-reports", daemon=True).start()
 
     def _notify_loop(self) -> None:
         """Tell the hook (Events) off the write path, coalescing the groups stored while it was busy;

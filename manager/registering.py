@@ -1,9 +1,10 @@
-"""The leader registers both webhook configurations with the current CA (upstream spec §2.1).
+"""The leader registers both webhook configurations with its trust bundle (upstream spec §2.1).
 
 In a cluster the configurations reference the ``varmor-webhook-svc`` Service; outside one (with
 ``--kubeconfig``) they are upstream's ``-debug`` configurations pointing at
 ``https://<managerIP>:<webhook port>``. An existing configuration is replaced, so a new leader's
-CA and address take over.
+CA and address take over. The ``caBundle`` is ``ca-bundle.crt`` (the CA, plus the next or previous one
+during a CA change), so a registration never drops a CA that a serving certificate may use.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from certs.stores import TRUST_FILE
 from manager.settings import ManagerSettings
 from webhook.registrations import mutating_configuration, validating_configuration
 
@@ -37,7 +39,9 @@ def _upsert(create: Callable[..., Any], read: Callable[..., Any], replace: Calla
 
 def register(api: client.ApiClient, settings: ManagerSettings) -> None:
     admission: Any = client.AdmissionregistrationV1Api(api)
-    ca = base64.b64encode((settings.cert_dir / "ca.crt").read_bytes()).decode("ascii")
+    trust = settings.cert_dir / TRUST_FILE  # every CA a client must trust (the next one during a change)
+    pem = (trust if trust.exists() else settings.cert_dir / "ca.crt").read_bytes()
+    ca = base64.b64encode(pem).decode("ascii")
     url_base = None if settings.kubeconfig is None else f"https://{settings.manager_ip}:{settings.webhook_port}"
     mutating = mutating_configuration(ca, settings.install_namespace, settings.match_label,
                                       settings.webhook_timeout, url_base)
