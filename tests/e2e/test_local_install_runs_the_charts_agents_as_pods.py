@@ -62,6 +62,7 @@ def test_the_charts_agents_run_from_the_image_on_every_node(cluster: pathlib.Pat
     for pod in agents:
         log = api.read_namespaced_pod_log(pod["metadata"]["name"], "varmor")
         assert f"Agent started node={pod['spec']['nodeName']} modeling=True" in log, log
+        assert (cluster / "agents" / pod["spec"]["nodeName"] / "reported").is_dir()  # its own state
     secrets = [s.metadata.name for s in api.list_namespaced_secret("varmor").items if s.metadata]
     assert "sh.helm.release.v1.varmor.v1" in secrets  # Helm's own release record
 
