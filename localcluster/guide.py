@@ -10,7 +10,10 @@ per step says what happened and how long it took; the cluster is taken down at t
 
 varmor-py runs as its parts run in a cluster: the manager (``app.py manager``, whose leader registers
 the webhook configurations with its CA) and one agent per node (``app.py agent``), here as processes
-on this machine next to the local cluster.
+on this machine next to the local cluster. ``--pods`` installs it as users do instead:
+``localcluster up --detach --install-varmor --set behaviorModeling.enabled=true`` imports the image
+(``make image``) and installs the Helm chart, so the manager and the agents run as pods (not the
+default yet: the manager's webhook workers fail against the API server's HTTPS in a pod, README).
 This module only types what the guide types; it never records, merges or renders anything itself.
 """
 
@@ -132,8 +135,8 @@ def free_port() -> int:
 class Guide:
     """The guide's commands against one local cluster, with progress lines on stdout."""
 
-    def __init__(self, state: pathlib.Path, out: Callable[[str], None] = print) -> None:
-        self.state, self.out = state, out
+    def __init__(self, state: pathlib.Path, out: Callable[[str], None] = print, pods: bool = False) -> None:
+        self.state, self.out, self.pods_install = state, out, pods
         self.kubeconfig = state / "kubeconfig"
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs = state / "logs"
@@ -208,10 +211,20 @@ class Guide:
     def up(self) -> None:
         argv = [sys.executable, str(APP), "localcluster", "up", "--detach", "--dir", str(self.state),
                 "--nodes", str(len(NODES))]
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if self.pods_install:
+            argv += ["--install-varmor", "--set", "behaviorModeling.enabled=true"]
+            self.out(f"    $ python app.py {shlex.join(argv[2:])}")
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1500)
+        if self.pods_install:
+            self.show(done.stderr + done.stdout)
         if done.returncode != 0:
             raise DemoError(f"localcluster up failed: {done.stderr.strip() or done.stdout.strip()}")
         self.out(f"    KUBECONFIG={self.kubeconfig}")
+
+    def installed(self) -> None:
+        """The chart's pods are Ready (``up`` waited); the leader has filled the caBundle."""
+        self.wait("the leader's caBundle in the webhook configurations", self.registered, timeout=120)
+        self.show(self.kubectl("get", "pods", "-n", "varmor", "-o", "wide"))
 
     def down(self) -> None:
         for process in reversed(self.processes):
@@ -258,10 +271,13 @@ class Guide:
             "get", "pod", "varmor-manager-local", "-n", "varmor", "--show-labels"), timeout=60)
 
     def registered(self) -> bool:
-        """The leader registered its webhook configurations (out of cluster: upstream's ``-debug``)."""
-        kinds = "mutatingwebhookconfigurations,validatingwebhookconfigurations"
-        names = self.kubectl("get", kinds, "-o", "name")
-        return "varmor-resource-mutating-webhook-cfg-debug" in names and "varmor-policy-validating" in names
+        """The leader registered its webhook configurations with its CA (out of cluster: ``-debug``)."""
+        suffix = "" if self.pods_install else "-debug"
+        found = self.json("get", "mutatingwebhookconfigurations",
+                          f"varmor-resource-mutating-webhook-cfg{suffix}")
+        names = self.kubectl("get", "validatingwebhookconfigurations", "-o", "name")
+        ca_bundle = ((found.get("webhooks") or [{}])[0].get("clientConfig") or {}).get("caBundle")
+        return bool(ca_bundle) and "varmor-policy-validating" in names
 
     # ---- the guide
     def policy_status(self) -> dict[str, Any]:
@@ -363,6 +379,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=pathlib.Path, default=None,
                         help="state directory of the demo's cluster (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster and varmor-py running")
+    parser.add_argument("--pods", action="store_true",
+                        help="install varmor-py from the chart (localcluster up --install-varmor): "
+                        "the manager and the agents run as pods from the image of make image")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -370,11 +389,16 @@ def run(args: argparse.Namespace) -> int:
         print("error: the demo runs pods on containerd and the eBPF tracer: run it as root")
         return 2
     state = args.dir or pathlib.Path(tempfile.mkdtemp(prefix="varmor-demo-"))
-    guide = Guide(state)
+    guide = Guide(state, pods=args.pods)
     code = 0
     try:
-        guide.step("Start the local cluster (2 nodes on containerd)", guide.up)
-        guide.step("Install varmor-py (the manager, an agent per node, modeling on)", guide.install)
+        if guide.pods_install:
+            guide.step("Start the local cluster (2 nodes on containerd) and install varmor-py from the chart",
+                       guide.up)
+            guide.step("varmor-py runs as pods: the manager and an agent per node are Ready", guide.installed)
+        else:
+            guide.step("Start the local cluster (2 nodes on containerd)", guide.up)
+            guide.step("Install varmor-py (the manager, an agent per node, modeling on)", guide.install)
         guide.play()
         print(f"The guide ran in {time.monotonic() - guide.started:.0f}s.")
     except DemoError as error:

@@ -5,8 +5,9 @@ is imported into the local cluster's containerd, and the chart is installed thro
 against the local API server. The manager and the agents then run as pods from that image, like any
 workload: the manager with its in-cluster ServiceAccount, each agent with the host mounts of the
 chart. Only what differs on this machine from a real node is set (``local_values``): containerd's
-socket is the cluster's own under its state directory and the kubelet's seccomp root is the
-cluster's. ``install`` returns once the manager and an agent on every node are Ready.
+socket is the cluster's own under its state directory, the kubelet's seccomp root is the
+cluster's, and the agents keep their state in the cluster's directory, one per node. ``install``
+returns once the manager and an agent on every node are Ready.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def local_values(state_dir: pathlib.Path) -> dict[str, Any]:
         "agent": {
             "containerdSocket": str(containerd.Layout(state_dir / "containerd").socket),
             "kubeletSeccompRoot": str(state_dir / "seccomp"),
+            "stateDir": str(state_dir / "agents"),  # the nodes share this machine: one directory each
+            "stateDirPerNode": True,
         },
     }
 

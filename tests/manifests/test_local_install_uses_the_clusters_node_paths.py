@@ -16,6 +16,8 @@ from localcluster.runtime import productimage
 def _render(values: dict[str, Any]) -> list[dict[str, Any]]:
     sets = [f"agent.containerdSocket={values['agent']['containerdSocket']}",
             f"agent.kubeletSeccompRoot={values['agent']['kubeletSeccompRoot']}",
+            f"agent.stateDir={values['agent']['stateDir']}",
+            f"agent.stateDirPerNode={str(values['agent']['stateDirPerNode']).lower()}",
             f"manager.replicas={values['manager']['replicas']}"]
     return charts.render(sets)
 
@@ -35,6 +37,8 @@ def test_the_agent_finds_the_clusters_own_containerd_and_seccomp_root(tmp_path: 
     host = {v["name"]: v.get("hostPath", {}).get("path") for v in agent["volumes"]}
     assert mounts["containerd"] == host["containerd"] == str(socket.parent)
     assert mounts["seccomp-root"] == host["seccomp-root"] == str(tmp_path / "seccomp")
+    assert host["state"] == str(tmp_path / "agents") and mounts["state"] == "/var/lib/varmor"
+    assert "--stateDir=/var/lib/varmor/$(NODE_NAME)" in container["args"]  # one per node, kubelet expands it
     for path in ("/sys/fs/cgroup", "/sys/kernel/btf", "/lib/modules", "/usr/src"):
         assert path in mounts.values() and path in host.values()
 
