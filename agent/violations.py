@@ -141,6 +141,8 @@ class ViolationWatcher:
         container = self.containers.get(cgroup) if cgroup else None
         if container is None:
             self.counts.unattributed += 1
+            log.debug("Unattributed seccomp record pid=%d comm=%s syscall=%s cgroup=%s", violation.pid,
+                      violation.comm, violation.syscall, cgroup)
             return
         self.counts.attributed += 1
         key = (container.container_id, violation.syscall)
