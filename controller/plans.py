@@ -174,10 +174,11 @@ def violations_summary(model: Mapping[str, Any] | None, shown: int = 5) -> str:
         return ""
     listed = ", ".join(f"{v.get('syscall')} ({v.get('pod')} {v.get('container')} on {v.get('node')})"
                        for v in items[:shown])
-    more = len(items) - shown + int(status.get("violationsDropped") or 0)
-    tail = f" and {more} more" if more > 0 else ""
-    return (f"{len(items) + int(status.get('violationsDropped') or 0)} syscalls outside the profile were "
-            f"allowed and logged: {listed}{tail}; see the ArmorProfileModel's status.violations")
+    dropped = status.get("violationsDropped")
+    total = len(items) + (dropped if isinstance(dropped, int) and dropped > 0 else 0)
+    tail = f" and {total - shown} more" if total > shown else ""
+    return (f"{total} syscalls outside the profile were allowed and logged: {listed}{tail}; "
+            "see the ArmorProfileModel's status.violations")
 
 
 def _verdict(observed: Observed, policy: PolicyView, profile: Mapping[str, Any]) -> Verdict:
