@@ -135,7 +135,7 @@ class ViolationWatcher:
     def handle(self, record: str) -> None:
         self.counts.suppressed += suppressed(record)
         violation = parse_violation(record)
-        if violation is None:
+        if violation is None or not self.containers:  # nothing allows violations here: not ours
             return
         cgroup = self.cgroup_of_pid(violation.pid)
         container = self.containers.get(cgroup) if cgroup else None
