@@ -63,6 +63,16 @@ def write_atomically(directory: pathlib.Path, name: str, content: str) -> None:
         raise
 
 
+def remove_file(path: pathlib.Path) -> bool:
+    """Delete ``path``; False when it is already gone (another agent sharing the directory, as the
+    local cluster's nodes share one seccomp root, removed it first)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _text(profile: Mapping[str, Any], seed_name: str, upstream_name: str) -> str:
     """A profile text under the seed's field name (``content``, ``seccompContent``) or upstream's."""
     return str(profile.get(seed_name) or profile.get(upstream_name) or "")
@@ -123,6 +133,6 @@ class ProfileInstaller:
                 if path.name.startswith(OURS) and path.name not in wanted and path.is_file():
                     if directory == self.apparmor_dir and self.apparmor:
                         subprocess.run(["apparmor_parser", "-R", str(path)], capture_output=True, timeout=60)
-                    path.unlink()
-                    removed.append(path.name)
+                    if remove_file(path):
+                        removed.append(path.name)
         return sorted(set(removed))

@@ -135,12 +135,14 @@ class ViolationWatcher:
     def handle(self, record: str) -> None:
         self.counts.suppressed += suppressed(record)
         violation = parse_violation(record)
-        if violation is None:
+        if violation is None or not self.containers:  # nothing allows violations here: not ours
             return
         cgroup = self.cgroup_of_pid(violation.pid)
         container = self.containers.get(cgroup) if cgroup else None
         if container is None:
             self.counts.unattributed += 1
+            log.debug("Unattributed seccomp record pid=%d comm=%s syscall=%s cgroup=%s", violation.pid,
+                      violation.comm, violation.syscall, cgroup)
             return
         self.counts.attributed += 1
         key = (container.container_id, violation.syscall)

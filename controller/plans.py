@@ -166,6 +166,21 @@ def _plan_create(observed: Observed, policy: PolicyView, options: Options,
                 events=_events(observed.policy or {}, status), requeue_after=1.0)
 
 
+def violations_summary(model: Mapping[str, Any] | None, shown: int = 5) -> str:
+    """What an allowViolations profile logged, from the model's ``status.violations`` ("" for none)."""
+    status = mapping(mapping(model).get("status"))
+    items = [mapping(v) for v in status.get("violations") or [] if isinstance(v, Mapping)]
+    if not items:
+        return ""
+    listed = ", ".join(f"{v.get('syscall')} ({v.get('pod')} {v.get('container')} on {v.get('node')})"
+                       for v in items[:shown])
+    dropped = status.get("violationsDropped")
+    total = len(items) + (dropped if isinstance(dropped, int) and dropped > 0 else 0)
+    tail = f" and {total - shown} more" if total > shown else ""
+    return (f"{total} syscalls outside the profile were allowed and logged: {listed}{tail}; "
+            "see the ArmorProfileModel's status.violations")
+
+
 def _verdict(observed: Observed, policy: PolicyView, profile: Mapping[str, Any]) -> Verdict:
     desired = observed.desired_agents
     failed = windows.failed_nodes(profile)
@@ -196,6 +211,8 @@ def _plan_existing(
                       and not windows.model_ready(observed.model, profile)
                       and windows.model_error(observed.model, profile) is None)
     verdict = _verdict(observed, policy, profile)
+    if enforcing is not None and enforcing.mode == "complain":
+        verdict = replace(verdict, violations=violations_summary(observed.model))
     if new_spec is not None and verdict.phase != c.COMPLETED:
         verdict = Verdict(c.PENDING, False, c.UPDATED)
     status = policy_status(observed.policy or {}, policy, verdict, observed.now, options.install_namespace)

@@ -94,7 +94,8 @@ def add_violations(model: Mapping[str, Any], report: Report) -> dict[str, Any]:
     status = dict(mapping(model.get("status")))
     known = [dict(v) for v in status.get("violations") or [] if isinstance(v, Mapping)]
     keys = {tuple(v.get(f) for f in ("node", *VIOLATION_FIELDS[:3])) for v in known}
-    dropped = int(status.get("violationsDropped") or 0)
+    dropped = status.get("violationsDropped")
+    dropped = dropped if isinstance(dropped, int) and dropped > 0 else 0
     for item in report.violations:
         key = (report.node, *(item[f] for f in VIOLATION_FIELDS[:3]))
         if key in keys:

@@ -1,7 +1,9 @@
 """The policy's status (upstream spec §1.2) from a verdict: phase, ready, profile name, conditions.
 
 ``policy_status`` returns None when nothing would change, so the reconciler skips the write and a
-status-only change never loops. ``lastTransitionTime`` moves only when a condition's status does.
+status-only change never loops. A DefenseInDepth policy with ``allowViolations`` whose model holds
+violations (``status.violations``) also gets the condition ``Violations`` with their summary.
+``lastTransitionTime`` moves only when a condition's status does.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 from api import conditions as c
 from api.types import PolicyView, mapping
 
+VIOLATIONS = "Violations"  # ours: a DefenseInDepth profile with allowViolations logged what it would deny
+REASON_ALLOWED = "AllowedViolations"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -23,6 +28,7 @@ class Verdict:
     reason: str = ""  # "" accepted; Forbidden or Error: that condition is False with ``message``
     message: str = ""
     failure: str = ""  # an error after acceptance: Ready False, reason Error, this message
+    violations: str = ""  # allowed violations of an enforcing profile: condition Violations True
 
 
 def _conditions(current: Any, verdict: Verdict, now: datetime.datetime) -> list[dict[str, Any]]:
@@ -44,7 +50,11 @@ def _conditions(current: Any, verdict: Verdict, now: datetime.datetime) -> list[
         ready = c.condition(c.READY, c.TRUE, now, c.REASON_ALL_AGENTS_READY)
     else:
         ready = c.condition(c.READY, c.FALSE, now, c.REASON_PROCESSING)
-    return c.set_condition(conditions, ready)
+    conditions = c.set_condition(conditions, ready)
+    if verdict.violations:
+        conditions = c.set_condition(conditions, c.condition(VIOLATIONS, c.TRUE, now, REASON_ALLOWED,
+                                                             verdict.violations))
+    return conditions
 
 
 def policy_status(

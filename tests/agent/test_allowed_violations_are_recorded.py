@@ -45,6 +45,8 @@ def test_a_violation_is_told_once_per_container_and_syscall_and_strangers_are_co
     told: list[tuple[WiredContainer, Violation]] = []
     watcher = ViolationWatcher(lambda _t: [], {1: "/cg/c0", 2: "/cg/other"}.get,
                                lambda c, v: told.append((c, v)))
+    watcher.handle(LINE.format(pid=1, code="0x7ffc0000"))  # nothing watched yet: a modeling record
+    assert told == [] and watcher.counts.unattributed == 0
     watcher.watch({"/cg/c0": C0})
     for pid in (1, 1, 2, 3):
         watcher.handle(LINE.format(pid=pid, code="0x7ffc0000"))
@@ -87,11 +89,14 @@ def test_a_real_logged_syscall_is_read_from_the_kernel_log_and_attributed(tmp_pa
     watcher.watch({mine: C0})
     watcher.start()
     try:
-        run = app("verify", "--seccomp", str(profile), "--", "unshare", "-Un", "sleep", "1")
-        assert run.returncode == 0, run.stderr  # logged, not denied
-        deadline = time.monotonic() + 10
-        while not told and time.monotonic() < deadline:
-            time.sleep(0.1)
+        for _attempt in range(3):  # the kernel's printk limit (10 per 5 s, machine-wide) may drop it
+            run = app("verify", "--seccomp", str(profile), "--", "unshare", "-Un", "sleep", "1")
+            assert run.returncode == 0, run.stderr  # logged, not denied
+            deadline = time.monotonic() + 6
+            while not told and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if told:
+                break
     finally:
         watcher.close()
         reader.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.installing import ProfileInstaller, write_atomically
+from agent.installing import ProfileInstaller, remove_file, write_atomically
 
 SECCOMP = json.dumps({"defaultAction": "SCMP_ACT_LOG"})
 
@@ -94,3 +94,14 @@ def test_upstreams_field_names_are_read_too(installer: ProfileInstaller) -> None
     profile["seccomp"] = profile.pop("seccompContent")
     assert installer.install(upstream).ok
     assert (installer.seccomp_root / "varmor-cluster-varmor-demo-4").read_text() == SECCOMP
+
+
+def test_a_profile_file_another_agent_removed_first_is_no_error(tmp_path: pathlib.Path) -> None:
+    shared = [ProfileInstaller(tmp_path / "seccomp", tmp_path / f"apparmor-{n}", apparmor=False)
+              for n in (1, 2)]
+    shared[0].install(armor_profile())
+    assert shared[0].remove_all_but([]) == ["varmor-cluster-varmor-demo-4"]
+    assert shared[1].remove_all_but([]) == []
+    (tmp_path / "gone").write_text("x")
+    assert remove_file(tmp_path / "gone") is True
+    assert remove_file(tmp_path / "gone") is False  # removed between listing and unlink: not a crash

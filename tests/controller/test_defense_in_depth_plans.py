@@ -100,3 +100,23 @@ def test_the_policy_protects_once_every_agent_loaded_the_enforcing_profile() -> 
     assert (steps.status["phase"], steps.status["ready"]) == ("Protecting", True)
     switched = plan(observed(did(allow_violations=True), model, profile), OPTIONS)
     assert switched.profile_spec is not None and switched.profile_spec["profile"]["mode"] == "complain"
+
+
+def test_violations_the_model_holds_become_a_condition_of_a_policy_that_allows_them() -> None:
+    model = guide_model()
+    model["status"] = {"violations": [{"node": "node-1", "pod": "default/demo-4-x", "container": "c0",
+                                       "syscall": "unshare", "exe": "/usr/bin/unshare"}]}
+    for allow in (True, False):
+        profile = copy.deepcopy(plan(observed(did(allow_violations=allow), model), OPTIONS).create_profile)
+        assert profile is not None
+        profile["metadata"].update(uid="ap-1", creationTimestamp="2026-01-01T12:00:00Z")
+        profile["status"] = {"loadedNodes": ["node-1", "node-2"]}
+        steps = plan(observed(did(allow_violations=allow), model, profile), OPTIONS)
+        assert steps.status is not None and steps.status["phase"] == "Protecting"
+        found = next((c for c in steps.status["conditions"] if c["type"] == "Violations"), None)
+        if not allow:  # an enforcing profile denied it: nothing was allowed
+            assert found is None
+            continue
+        assert found is not None and (found["status"], found["reason"]) == ("True", "AllowedViolations")
+        assert found["message"].startswith("1 syscalls outside the profile were allowed and logged: "
+                                           "unshare (default/demo-4-x c0 on node-1)")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from controller.plans import violations_summary
 from controller.reports import MAX_VIOLATIONS, BadReport, add_violations, parse_violations
 
 HEADER = {"namespace": "varmor", "armorProfile": "varmor-cluster-varmor-demo-4", "nodeName": "node-1",
@@ -40,3 +41,14 @@ def test_past_the_cap_violations_are_counted_not_kept() -> None:
 def test_a_malformed_violations_report_is_refused_with_a_reason(items: Any) -> None:
     with pytest.raises(BadReport, match="violation"):
         parse_violations({**HEADER, "violations": items})
+
+
+def test_a_hand_edited_count_is_read_as_none_and_the_summary_names_what_is_more() -> None:
+    status = add_violations({"status": {"violationsDropped": "many"}}, violations(UNSHARE))
+    assert status["violationsDropped"] == 0
+    many = [{**UNSHARE, "syscall": f"s{i}"} for i in range(7)]
+    kept = add_violations({}, violations(*many))
+    summary = violations_summary({"status": {**kept, "violationsDropped": 3}})
+    assert summary.startswith("10 syscalls outside the profile were allowed and logged: s0 (demo-4-x c0 on "
+                              "node-1), s1") and "s4 (demo-4-x c0 on node-1) and 5 more;" in summary
+    assert violations_summary({"status": {"violations": "garbage"}}) == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from typing import Any
 
 import yaml
 
@@ -158,6 +159,12 @@ def test_with_allow_violations_the_unseen_unshare_runs_and_is_logged(world: Worl
     output = exec_in(kube, "default", default, "c0", "bash", "-c", "unshare -Un id")
     assert "uid=" in output
     eventually(lambda: kernel_logged("unshare", UNSHARE), timeout=10)
+    # The agent finds the container by the pid's cgroup when it reads the record; `id` may be gone
+    # by then (README: measured), a process that stays a moment is always found. It runs what was
+    # modeled (the workload's command) after the unshare, so unshare is its only violation.
+    code, output = kubectl_on_tty(kube, "exec", "-n", "default", default, "-c", "c0", "--", "unshare", "-Un",
+                                  "timeout", "1", "/bin/sh", "-c", "sleep infinity")
+    assert code == 124, output
     # The agent tells the policy (its Events: `kubectl describe vcpol demo-4`) and the pod.
     told = eventually(lambda: violation_events(kube, "VarmorClusterPolicy", "default"), timeout=30)
     assert any(f"would deny unshare in default/{default} container c0" in m for m in told), told
@@ -171,3 +178,7 @@ def test_with_allow_violations_the_unseen_unshare_runs_and_is_logged(world: Worl
     violations = eventually(kept, timeout=30)
     assert {(v["pod"], v["container"], v["syscall"]) for v in violations} == {(f"default/{default}", "c0",
                                                                               "unshare")}, violations
+    def condition() -> dict[str, Any] | None:
+        found = [c for c in vcpol_status(kube).get("conditions") or [] if c["type"] == "Violations"]
+        return found[0] if found else None
+    assert f"unshare (default/{default} c0 on " in eventually(condition, timeout=30)["message"]
