@@ -238,8 +238,10 @@ def main() -> str:
     os.makedirs(cgroup)
     try:
         tool = build(scratch)
+        load_before = os.getloadavg()[0]
         timed = medians(cgroup, tool)
         measured, notes = storms(cgroup, tool, scratch)
+        measured["load_before"], measured["load_after"] = load_before, os.getloadavg()[0]
     finally:
         subprocess.run(["rm", "-rf", scratch], check=False)
         time.sleep(0.2)
@@ -250,6 +252,10 @@ def main() -> str:
 def report(t: dict[str, float], notes: list[str]) -> str:
     def ok(good: bool) -> str:
         return "met" if good else "**missed**"
+
+    def above_floor(ratio: float) -> str:
+        """A traced run faster than the floor by more than 3 % is noise, not a result."""
+        return "not measured (noise: below 1)" if ratio < 0.97 else ok(ratio <= 1.02)
 
     gp, tar, fl, steady = t["r_getppid"], t["r_tar"], t["r_floor"], t["r_steady"]
     trees = ", ".join(x for x in TAR_TREES if os.path.isdir(os.path.join(TAR_ROOT, x)))
@@ -264,12 +270,12 @@ def report(t: dict[str, float], notes: list[str]) -> str:
         f"| {t['base_steady']:.3f} s | {t['steady']:.3f} s | ×{steady:.2f} | – | – |",
         f"| the same, traced / under the empty sys_enter program (DESIGN §4) "
         f"| {t['floor_steady']:.3f} s | {t['steady']:.3f} s | ×{t['f_steady']:.2f} | ≤ 1.02× "
-        f"| {ok(t['f_steady'] <= 1.02)} |",
+        f"| {above_floor(t['f_steady'])} |",
         f"| a Python test suite (pytest tests/generator, fixed seed) | {t['base_suite']:.3f} s "
         f"| {t['suite']:.3f} s | ×{t['r_suite']:.2f} | – | – |",
         f"| the same, traced / under the empty sys_enter program (DESIGN §4) "
         f"| {t['floor_suite']:.3f} s | {t['suite']:.3f} s | ×{t['f_suite']:.2f} | ≤ 1.02× "
-        f"| {ok(t['f_suite'] <= 1.02)} |",
+        f"| {above_floor(t['f_suite'])} |",
         f"| lost first occurrences at >100k opens/s (1k files) | – | {t['missing_1k']:.0f} | – | 0 | "
         f"{ok(t['missing_1k'] == 0)} |",
         f"| lost first occurrences at >100k opens/s (20k files) | – | {t['missing_20k']:.0f} | – | 0 | "
@@ -287,7 +293,10 @@ def report(t: dict[str, float], notes: list[str]) -> str:
     head = ["## Tracer overhead", "",
             f"Medians over {REPS} interleaved pairs (untraced, empty probe, traced; a fresh tracer per "
             f"pair) in a targeted cgroup-v2 child; ratios are medians of per-pair ratios. "
-            f"Python {sys.version.split()[0]}, all probes attached.", "",
+            f"Python {sys.version.split()[0]}, all probes attached. Load average (1 min) on the shared "
+            f"2-core machine: {t['load_before']:.1f} at the start, {t['load_after']:.1f} at the end; when "
+            "other jobs load it, a ratio can fall below 1 (the run it divides by was slowed more), and "
+            "such a ratio shows noise, not a target met.", "",
             "| measure | baseline | traced | ratio | target | |", "|---|---|---|---|---|---|"]
     return "\n".join(head + rows + ["", *[f"- {n}" for n in notes + costs(t)]]) + "\n"
 

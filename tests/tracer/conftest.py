@@ -1,4 +1,4 @@
-"""One real tracer per test session (BCC compiles for seconds); tests need root and BPF."""
+"""One real tracer per test session (its first start on a machine compiles); tests need root and BPF."""
 
 from __future__ import annotations
 
