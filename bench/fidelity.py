@@ -39,12 +39,18 @@ PERL_SCRIPT = "#!/usr/bin/perl\nopen(my $f, '<', '/etc/passwd') or die;\nmy $n =
 PYTHON_SCRIPT = "#!/usr/bin/python3 -S\nimport json, pathlib\n" \
     "pathlib.Path('hosts.json').write_text(json.dumps(pathlib.Path('/etc/hosts').read_text().split()))\n"
 HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
-# the server answers exactly one request and exits by itself: killing it at a random point of
-# its request handling would make each run take a different path
-HTTP = ("/usr/bin/python3 -S -c 'import http.server as h; h.HTTPServer((\"127.0.0.1\", {port}), "
-        "h.SimpleHTTPRequestHandler).handle_request()' 2>/dev/null & s=$!; "
-        "for i in $(seq 50); do curl -sf http://127.0.0.1:{port}/page.html -o got.html && break; "
-        "sleep 0.1; done; wait $s; test -s got.html")
+# The server answers exactly one request and exits by itself (killing it at a random point of its
+# request handling would make each run take a different path). Every wait is a blocking read of a
+# FIFO or the foreground wait for the server, so no run depends on timing: a retry loop's `sleep`
+# and dash's `wait` builtin (rt_sigsuspend only when the child has not exited yet) ran in some runs
+# only, and a replay that took them was denied the syscall. The server says it listens through
+# `ready` (even when it cannot start, so the client never blocks for good); the client, in the
+# background, reports its status through `done`.
+HTTP = ("mkfifo ready done; (read up < ready; curl -sf -m 30 http://127.0.0.1:{port}/page.html "
+        "-o got.html; echo $? > done) & /usr/bin/python3 -S -c 'import http.server as h\ntry:\n"
+        "    s = h.HTTPServer((\"127.0.0.1\", {port}), h.SimpleHTTPRequestHandler)\n"
+        "finally:\n    open(\"ready\", \"w\").write(\"1\\n\")\ns.handle_request()' 2>/dev/null; "
+        "read status < done; test \"$status\" = 0 && test -s got.html")
 
 
 @dataclass(frozen=True)
