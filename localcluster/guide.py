@@ -8,12 +8,11 @@ STATUS ``Completed``, and the jsonpath + ``base64 -d`` commands that print both 
 per step says what happened and how long it took; the cluster is taken down at the end unless
 ``--keep``.
 
-varmor-py runs as its parts run in a cluster: the manager (``app.py manager``, whose leader registers
-the webhook configurations with its CA) and one agent per node (``app.py agent``), here as processes
-on this machine next to the local cluster. ``--pods`` installs it as users do instead:
-``localcluster up --detach --install-varmor --set behaviorModeling.enabled=true`` imports the image
-(``make image``) and installs the Helm chart, so the manager and the agents run as pods (not the
-default yet: the manager's webhook workers fail against the API server's HTTPS in a pod, README).
+varmor-py runs as users install it: ``localcluster up --detach --install-varmor --set
+behaviorModeling.enabled=true`` imports the image (``make image``) and installs the Helm chart, so the
+manager (whose leader registers the webhook configurations with its CA) and one agent per node run as
+pods. ``--host-processes`` runs the same manager (``app.py manager``) and agents (``app.py agent``) as
+processes on this machine next to the local cluster instead.
 This module only types what the guide types; it never records, merges or renders anything itself.
 """
 
@@ -379,9 +378,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=pathlib.Path, default=None,
                         help="state directory of the demo's cluster (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster and varmor-py running")
-    parser.add_argument("--pods", action="store_true",
-                        help="install varmor-py from the chart (localcluster up --install-varmor): "
-                        "the manager and the agents run as pods from the image of make image")
+    parser.add_argument("--host-processes", action="store_true",
+                        help="run the manager and the agents as processes on this machine instead of "
+                        "installing varmor-py from the chart as pods (localcluster up --install-varmor)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -389,7 +388,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: the demo runs pods on containerd and the eBPF tracer: run it as root")
         return 2
     state = args.dir or pathlib.Path(tempfile.mkdtemp(prefix="varmor-demo-"))
-    guide = Guide(state, pods=args.pods)
+    guide = Guide(state, pods=not args.host_processes)
     code = 0
     try:
         if guide.pods_install:

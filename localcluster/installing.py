@@ -32,9 +32,7 @@ class InstallError(RuntimeError):
 def local_values(state_dir: pathlib.Path) -> dict[str, Any]:
     """The chart values for this machine's local cluster (the user's ``--set`` strings go on top)."""
     return {
-        # The local kubelet makes emptyDir volumes 0755 root (a real kubelet: 0777), so the manager
-        # runs as root here to write its certificates in /tmp; every other restriction stays.
-        "manager": {"replicas": 1, "securityContext": {"runAsUser": 0, "runAsNonRoot": False}},
+        "manager": {"replicas": 1},
         "agent": {
             "containerdSocket": str(containerd.Layout(state_dir / "containerd").socket),
             "kubeletSeccompRoot": str(state_dir / "seccomp"),

@@ -25,6 +25,12 @@ SPAWN: Any = multiprocessing.get_context("spawn")
 
 
 def _die_with_parent(level: str) -> None:
+    """First thing in a child: gevent patches ``ssl``, sockets and threads before anything imports the
+    Kubernetes client (urllib3 imports ``ssl``); gunicorn's gevent workers patch only later, and a
+    client built on the unpatched ``ssl`` fails with ``RecursionError`` against an HTTPS API server."""
+    from gevent import monkey
+
+    monkey.patch_all()
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
 

@@ -108,6 +108,7 @@ class PodVolumes:
                 options = ["-o", f"size={_bytes(str(size))}"] if size else []
                 subprocess.run(["mount", "-t", "tmpfs", *options, "tmpfs", str(path)], check=True, timeout=30)
                 self.tmpfs.append(path)
+            os.chmod(path, 0o777)  # as kubelet: any user of the pod writes its emptyDir
 
     def sync(self, pod: dict[str, Any], sources: Sources) -> list[tuple[str, str]]:
         """Bring every API-backed volume up to date; (volume, reason) for those that cannot be set up."""

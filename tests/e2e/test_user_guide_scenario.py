@@ -2,7 +2,8 @@
 runs it (``make demo``), its output checked against what the guide shows.
 
 Every part is the product's: the local cluster's containerd nodes, the chart's webhook
-registrations, the real manager and one real agent per node; the demo only types the guide's
+registrations, the real manager and one real agent per node, installed from the Helm chart as pods
+from the image; the demo only types the guide's
 kubectl commands. The cluster is taken down at the end and nothing of it is left running.
 """
 
@@ -36,5 +37,11 @@ def test_the_demo_plays_the_guide_and_prints_its_profiles() -> None:
     seccomp = output.split("seccompContent}' | base64 -d | jq", 1)[1]
     assert '"unshare"' in seccomp and '"SCMP_ACT_ERRNO"' in seccomp
     assert "The guide ran in" in output
+    # varmor-py ran as the chart's pods: the manager and an agent on each of the two nodes, Ready.
+    rows = [line.split() for line in section(output, "varmor-py runs as pods", "done in").splitlines()]
+    ready = [cols[0] for cols in rows if cols[1:3] == ["1/1", "Running"]]
+    assert [name.startswith("varmor-manager-") for name in ready].count(True) == 1, rows
+    assert [name.startswith("varmor-agent-") for name in ready].count(True) == 2, rows
+    assert "capability dac_override" not in apparmor and "capability dac_read_search" not in apparmor
     leftovers = subprocess.run(["pgrep", "-f", "varmor-demo-"], capture_output=True, text=True, check=False)
     assert leftovers.stdout.strip() == ""
