@@ -127,10 +127,17 @@ class ViolationWatcher:
         self.counts = Counts()
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def watch(self, containers: Mapping[str, WiredContainer]) -> None:
-        """The containers (by cgroup) to attribute to from now on (replaced as a whole)."""
+        """The containers (by cgroup) to attribute to from now on (replaced as a whole); the counts
+        of containers no longer watched are forgotten."""
         self.containers = dict(containers)
+        live = {c.container_id for c in containers.values()}
+        with self._lock:  # the reading thread counts meanwhile
+            counts = self.counts.per_container
+            for key in [k for k in counts if k[0] not in live]:
+                del counts[key]
 
     def handle(self, record: str) -> None:
         self.counts.suppressed += suppressed(record)
@@ -146,13 +153,22 @@ class ViolationWatcher:
             return
         self.counts.attributed += 1
         key = (container.container_id, violation.syscall)
-        seen = self.counts.per_container.get(key, 0)
-        self.counts.per_container[key] = seen + 1
+        with self._lock:
+            seen = self.counts.per_container.get(key, 0)
+            self.counts.per_container[key] = seen + 1
         if not seen:
             log.info("Violation profile=%s pod=%s/%s container=%s syscall=%s exe=%s", container.profile,
                      container.pod_namespace, container.pod_name, container.name, violation.syscall,
                      violation.exe)
+            # told off the reading thread (Events are API calls): the next record's pid is read at once
+            threading.Thread(target=self._tell, args=(container, violation), name="violation",
+                             daemon=True).start()
+
+    def _tell(self, container: WiredContainer, violation: Violation) -> None:
+        try:
             self.on_violation(container, violation)
+        except Exception as error:  # a failed Event loses that Event only
+            log.warning("Could not report a violation error=%r", error)
 
     def _run(self) -> None:
         while not self.stop.is_set():

@@ -51,10 +51,15 @@ def test_a_violation_is_told_once_per_container_and_syscall_and_strangers_are_co
     for pid in (1, 1, 2, 3):
         watcher.handle(LINE.format(pid=pid, code="0x7ffc0000"))
     watcher.handle("4,9,9,-;kauditd_printk_skb: 5 callbacks suppressed")
+    deadline = time.monotonic() + 5  # told off the reading thread
+    while not told and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert [(c.name, v.syscall) for c, v in told] == [("c0", "unshare")]
     counts = watcher.counts
     assert (counts.attributed, counts.unattributed, counts.suppressed) == (2, 2, 5)
     assert counts.per_container == {("abc", "unshare"): 2}
+    watcher.watch({})  # the container is gone: its counts go too
+    assert counts.per_container == {}
 
 
 def test_only_containers_of_enforcing_profiles_in_complain_mode_are_watched() -> None:
