@@ -30,6 +30,7 @@ from api.names import RECONCILE_COUNTER
 from generator.codec import to_data
 
 log = logging.getLogger(__name__)
+STEP_RETRY_SECONDS = 5.0
 
 
 class ContainerRuntime(Protocol):
@@ -169,7 +170,11 @@ class Agent:
         try:
             while not self.stop.is_set():
                 self.wake.clear()
-                next_change = self.step()
+                try:
+                    next_change = self.step()
+                except Exception:  # one failed step must not end the node's recording: log, retry
+                    log.exception("Agent step failed; trying again in %.0f s", STEP_RETRY_SECONDS)
+                    next_change = self.clock() + STEP_RETRY_SECONDS
                 timeout = 30.0 if next_change is None else max(0.05, min(30.0, next_change - self.clock()))
                 self.wake.wait(timeout)
         finally:

@@ -77,7 +77,7 @@ def terminated_state(slot: Slot, st: Any, now: str) -> dict[str, Any]:
         return {
             "exitCode": 137,
             "reason": "ContainerStatusUnknown",
-            "startedAt": slot.running_since,
+            "startedAt": slot.running_since or now,
             "finishedAt": now,
             "containerID": f"containerd://{slot.container_id}",
         }
@@ -116,7 +116,10 @@ def container_status(slot: Slot) -> dict[str, Any]:
     else:
         probed = slot.probed_id == slot.container_id
         ready, started = (slot.ready, slot.started) if probed else (not _probed(slot.spec), True)
-        out.update(ready=ready, started=started, state={"running": {"startedAt": slot.running_since}})
+        if slot.running_since:
+            out.update(ready=ready, started=started, state={"running": {"startedAt": slot.running_since}})
+        else:  # (re)started but not yet seen running: never a running state without its time
+            out["state"] = {"waiting": {"reason": "ContainerCreating"}}
     out["lastState"] = {"terminated": slot.last_terminated} if slot.last_terminated else {}
     return out
 

@@ -135,9 +135,9 @@ def test_the_guide_is_modeled_by_the_agents_and_completed_by_the_manager(
     kube, _manager, agents = world
     kube.kubectl("create", "namespace", "demo")
     for name in ("demo-4-default.yaml", "demo-4-demo.yaml"):
-        kube.kubectl("create", "-f", "-", stdin=(GUIDE / name).read_text())
+        kube.kubectl("create", "-f", "-", stdin=GUIDE[name])
     eventually(lambda: running_pods(kube, "demo", "app=demo-4", 2), timeout=120)
-    kube.kubectl("create", "-f", "-", stdin=(GUIDE / "demo-4-vcpol.yaml").read_text())
+    kube.kubectl("create", "-f", "-", stdin=GUIDE["demo-4-vcpol.yaml"])
     eventually(lambda: vcpol_status(kube).get("phase") == "Modeling" and vcpol_status(kube).get("ready"),
                timeout=60)
     default = eventually(lambda: wired_pods(kube, "default", 2), timeout=180)[0].metadata.name

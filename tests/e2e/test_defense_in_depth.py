@@ -31,7 +31,7 @@ world = guide.world  # the same fixture: a local cluster, the real manager and o
 
 
 def defense_in_depth(allow_violations: bool) -> str:
-    policy = yaml.safe_load((GUIDE / "demo-4-vcpol.yaml").read_text())
+    policy = yaml.safe_load(GUIDE["demo-4-vcpol.yaml"])
     policy["spec"]["policy"] = {
         "enforcer": "AppArmorSeccomp", "mode": "DefenseInDepth",
         "defenseInDepth": {"appArmor": {"profileType": "BehaviorModel"},
@@ -111,9 +111,9 @@ def test_the_model_of_the_guide_is_enforced_and_an_unseen_unshare_fails_with_epe
     kube, _manager, _agents = world
     kube.kubectl("create", "namespace", "demo")
     for name in ("demo-4-default.yaml", "demo-4-demo.yaml"):
-        kube.kubectl("create", "-f", "-", stdin=(GUIDE / name).read_text())
+        kube.kubectl("create", "-f", "-", stdin=GUIDE[name])
     eventually(lambda: running_pods(kube, "demo", "app=demo-4", 2), timeout=120)
-    kube.kubectl("create", "-f", "-", stdin=(GUIDE / "demo-4-vcpol.yaml").read_text())
+    kube.kubectl("create", "-f", "-", stdin=GUIDE["demo-4-vcpol.yaml"])
     default = eventually(lambda: wired_pods(kube, "default", 2), timeout=180)[0].metadata.name
     demo = eventually(lambda: wired_pods(kube, "demo", 2), timeout=180)[0].metadata.name
     eventually(lambda: recording_events(kube, "default", default, "c0"), timeout=120)

@@ -7,21 +7,19 @@ and the VarmorClusterPolicy CRD's printer columns are printed.
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 
+from localcluster.guide import DEFAULT_DEPLOYMENT, DEMO_DEPLOYMENT, POLICY
 from tests.localcluster.support import Kube, eventually, running_pods
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 DEMO_NS = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
 
 
 @pytest.fixture(scope="module")
 def demo(kube: Kube) -> Kube:
     kube.kubectl("create", "-f", "-", stdin=DEMO_NS)
-    for name in ("demo-4-default.yaml", "demo-4-demo.yaml"):
-        out = kube.kubectl("create", "-f", "-", stdin=(FIXTURES / name).read_text())
+    for manifest in (DEFAULT_DEPLOYMENT, DEMO_DEPLOYMENT):
+        out = kube.kubectl("create", "-f", "-", stdin=manifest)
         assert out.strip() == "deployment.apps/demo-4 created"
     for ns in ("default", "demo"):
         eventually(lambda ns=ns: running_pods(kube, ns, "app=demo-4", 2))  # type: ignore[misc]
@@ -82,7 +80,7 @@ def test_core_kinds_print_their_table_columns(demo: Kube) -> None:
 
 
 def test_the_cluster_policy_prints_its_printer_columns(demo: Kube) -> None:
-    demo.kubectl("create", "-f", "-", stdin=(FIXTURES / "demo-4-vcpol.yaml").read_text())
+    demo.kubectl("create", "-f", "-", stdin=POLICY)
     lines = demo.kubectl("get", "vcpol", "demo-4").splitlines()
     assert lines[0].split() == [
         "NAME",

@@ -16,13 +16,16 @@ import requests
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
+from localcluster import guide
 from localcluster.cluster import ClusterThread, Settings
 from localcluster.kubeconfig import write_kubeconfig
 from localcluster.nodes import StatusOnlyNode
 from tests.localcluster.support import Kube, eventually
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-GUIDE = ROOT / "tests" / "localcluster" / "fixtures"
+# The guide's objects as `app.py demo` types them (one copy, in the product's guide).
+GUIDE = {"demo-4-default.yaml": guide.DEFAULT_DEPLOYMENT, "demo-4-demo.yaml": guide.DEMO_DEPLOYMENT,
+         "demo-4-vcpol.yaml": guide.POLICY}
 PROFILE = "varmor-cluster-varmor-demo-4"
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 

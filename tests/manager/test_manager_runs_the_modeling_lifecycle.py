@@ -50,7 +50,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kube, Mana
             registered_webhooks(kube, manager)
             namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
             kube.kubectl("create", "-f", "-", stdin=namespace)
-            kube.kubectl("create", "-f", "-", stdin=(GUIDE / "demo-4-demo.yaml").read_text())
+            kube.kubectl("create", "-f", "-", stdin=GUIDE["demo-4-demo.yaml"])
             eventually(lambda: running_pods(kube, "demo", "app=demo-4", 2), timeout=60)
             yield kube, manager
         finally:
@@ -86,7 +86,7 @@ def test_a_created_policy_gets_its_profile_and_rolls_the_existing_workload(
     kube, _ = world
     listed = kube.core.list_namespaced_pod("demo", label_selector="app=demo-4").items
     before = {p.metadata.name for p in listed}
-    kube.kubectl("create", "-f", "-", stdin=(GUIDE / "demo-4-vcpol.yaml").read_text())
+    kube.kubectl("create", "-f", "-", stdin=GUIDE["demo-4-vcpol.yaml"])
     eventually(lambda: columns(kube).get("STATUS") == "Pending", timeout=20)
     assert columns(kube)["PROFILE-NAME"] == PROFILE and columns(kube)["READY"] == "false"
     profile = kube.custom.get_namespaced_custom_object("crd.varmor.org", "v1beta1", "varmor", "armorprofiles",
