@@ -95,3 +95,16 @@ def kubectl_on_tty(kube: Kube, *args: str, stdin: bytes = b"", timeout: float = 
         proc.kill()
         raise
     return code, out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def running_pod(kube: Kube, ns: str, name: str, timeout: float = 120) -> Any:
+    """The pod once it is Running with every container ready (waits up to ``timeout``)."""
+    return eventually(
+        lambda: (
+            (p := kube.core.read_namespaced_pod(name, ns)).status
+            and p.status.phase == "Running"
+            and all(c.ready for c in p.status.container_statuses or [])
+            and p
+        ),
+        timeout=timeout,
+    )

@@ -17,23 +17,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.localcluster.support import Kube, eventually
+from tests.localcluster.support import Kube, eventually, running_pod
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd nodes need root")
 SLEEP = ["/bin/sh", "-c", "sleep infinity"]
 SA = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-
-def _running(kube: Kube, ns: str, name: str, timeout: float = 120) -> Any:
-    return eventually(
-        lambda: (
-            (p := kube.core.read_namespaced_pod(name, ns)).status
-            and p.status.phase == "Running"
-            and all(c.ready for c in p.status.container_statuses or [])
-            and p
-        ),
-        timeout=timeout,
-    )
 
 
 def _exec(kube: Kube, ns: str, pod: str, script: str, check: bool = True) -> str:
@@ -89,7 +78,7 @@ def test_configmap_secret_downward_and_token_volumes_hold_their_files(kube: Kube
     kube.core.create_namespaced_pod(
         ns, {"metadata": {"name": "files", "labels": {"app": "files"}}, "spec": spec}
     )
-    _running(kube, ns, "files")
+    running_pod(kube, ns, "files")
     assert _exec(kube, ns, "files", "cat /v/cfg/sub/first; ls /v/cfg") == "onesub\n"
     assert _exec(kube, ns, "files", "cat /v/sec/pw; stat -L -c %a /v/sec/pw") == "hunter2400\n"
     assert _exec(kube, ns, "files", "ls -A /v/gone | grep -v '^\\.\\.' | wc -l") == "0\n"
@@ -118,8 +107,8 @@ def test_every_pod_gets_the_service_account_volume_unless_it_opts_out(kube: Kube
         "containers": [{"name": "c", "image": "debian:10", "command": SLEEP}],
     }
     kube.core.create_namespaced_pod(ns, {"metadata": {"name": "optout"}, "spec": spec})
-    _running(kube, ns, "auto")
-    _running(kube, ns, "optout")
+    running_pod(kube, ns, "auto")
+    running_pod(kube, ns, "optout")
     assert _exec(kube, ns, "auto", f"ls {SA}") == "ca.crt\nnamespace\ntoken\n"
     assert _exec(kube, ns, "auto", f"cat {SA}/namespace") == ns
     token = _exec(kube, ns, "auto", f"cat {SA}/token")
@@ -140,7 +129,7 @@ def test_a_configmap_change_reaches_the_mounted_file(kube: Kube, ns: str) -> Non
     kube.core.create_namespaced_pod(
         ns, {"metadata": {"name": "watcher"}, "spec": {"volumes": [vol], "containers": [c]}}
     )
-    _running(kube, ns, "watcher")
+    running_pod(kube, ns, "watcher")
     assert _exec(kube, ns, "watcher", "cat /live/k") == "v1"
     kube.core.patch_namespaced_config_map("live", ns, {"data": {"k": "v2", "new": "n"}})
     eventually(
@@ -170,7 +159,7 @@ def test_a_missing_configmap_holds_the_pod_with_failed_mount_until_it_exists(kub
     assert status.phase == "Pending"
     assert status.container_statuses[0].state.waiting.reason == "ContainerCreating"
     kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "later"}, "data": {"x": "y"}})
-    _running(kube, ns, "waits")
+    running_pod(kube, ns, "waits")
     assert _exec(kube, ns, "waits", "cat /l/x") == "y"
 
 
@@ -188,7 +177,7 @@ def test_env_comes_from_fields_configmaps_secrets_and_the_kubernetes_service(kub
     env_from = [{"configMapRef": {"name": "cfg"}, "prefix": "CM_"}, {"secretRef": {"name": "sec"}}]
     c = {"name": "c", "image": "debian:10", "command": SLEEP, "env": env, "envFrom": env_from}
     kube.core.create_namespaced_pod(ns, {"metadata": {"name": "envs"}, "spec": {"containers": [c]}})
-    pod = _running(kube, ns, "envs")
+    pod = running_pod(kube, ns, "envs")
     got = dict(line.split("=", 1) for line in _exec(kube, ns, "envs", "env").splitlines() if "=" in line)
     assert {
         k: got.get(k) for k in ("POD", "NODE", "IP", "ACCOUNT", "A", "PW", "BOTH", "CM_a", "CM_b", "pw")
@@ -237,7 +226,7 @@ def test_a_memory_empty_dir_is_a_tmpfs_that_goes_with_the_pod(kube: Kube, ns: st
     }
     spec = {"terminationGracePeriodSeconds": 1, "volumes": [vol], "containers": [c]}
     kube.core.create_namespaced_pod(ns, {"metadata": {"name": "memory"}, "spec": spec})
-    pod = _running(kube, ns, "memory")
+    pod = running_pod(kube, ns, "memory")
     assert _exec(kube, ns, "memory", "grep ' /m ' /proc/mounts | cut -d' ' -f1,3") == "tmpfs tmpfs\n"
     assert _exec(kube, ns, "memory", "df -k /m | tail -1 | awk '{print $2}'") == "16384\n"
     host_mounts = [

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-from typing import Any
 
 import kubernetes
 import pytest
 
-from tests.localcluster.support import Kube, eventually
+from tests.localcluster.support import Kube, eventually, running_pod
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd nodes need root")
 SLEEP = ["/bin/sh", "-c", "sleep infinity"]
@@ -26,17 +25,6 @@ CURL = (
     "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/{ns}/pods"
 )
 
-
-def _running(kube: Kube, ns: str, name: str, timeout: float = 180) -> Any:
-    return eventually(
-        lambda: (
-            (p := kube.core.read_namespaced_pod(name, ns)).status
-            and p.status.phase == "Running"
-            and all(c.ready for c in p.status.container_statuses or [])
-            and p
-        ),
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +40,7 @@ def test_curl_in_a_pod_lists_pods_with_its_token_and_ca(kube: Kube, ns: str, hos
         "containers": [{"name": "c", "image": "curlimages/curl:7.87.0", "command": SLEEP}],
     }
     kube.core.create_namespaced_pod(ns, {"metadata": {"name": name}, "spec": spec})
-    _running(kube, ns, name)
+    running_pod(kube, ns, name, timeout=180)
     script = CURL.format(sa=SA, token=f"$(cat {SA}/token)", ns=ns)
     answer = json.loads(kube.kubectl("exec", "-n", ns, name, "--", "sh", "-c", script))
     assert answer["kind"] == "PodList"

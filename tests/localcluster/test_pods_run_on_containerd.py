@@ -26,7 +26,7 @@ from localcluster.cluster import ClusterThread
 from localcluster.node.crinode import CriNode
 from localcluster.runtime.imagebuild import write_oci_archive
 from localcluster.runtime.images import Recipe
-from tests.localcluster.support import Kube, eventually
+from tests.localcluster.support import Kube, eventually, running_pod
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd nodes need root")
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -46,17 +46,6 @@ def _containers(kube: Kube, ns: str, name: str) -> list[Any]:
     return list(status.container_statuses or []) if status else []
 
 
-def _running(kube: Kube, ns: str, name: str, timeout: float = 120) -> Any:
-    return eventually(
-        lambda: (
-            (p := kube.core.read_namespaced_pod(name, ns)).status
-            and p.status.phase == "Running"
-            and all(c.ready for c in p.status.container_statuses)
-            and p
-        ),
-        timeout=timeout,
-    )
-
 
 def _waiting(kube: Kube, ns: str, name: str, reason: str, timeout: float = 60) -> Any:
     def probe() -> Any:
@@ -75,7 +64,7 @@ def test_containers_carry_kubelets_labels_in_containerds_k8s_namespace(
     kube: Kube, ns: str, cluster_dir: pathlib.Path
 ) -> None:
     _pod(kube, ns, "labelled", {"containers": [{"name": "c1", "image": "debian:10", "command": SLEEP}]})
-    pod = _running(kube, ns, "labelled")
+    pod = running_pod(kube, ns, "labelled")
     cri = CriClient(cluster_dir / "containerd" / "ctd.sock")
     try:
         found = cri.call(
@@ -103,7 +92,7 @@ def test_containers_carry_kubelets_labels_in_containerds_k8s_namespace(
 
 def test_exec_writes_land_in_the_container_and_exit_codes_and_stdin_come_back(kube: Kube, ns: str) -> None:
     _pod(kube, ns, "writer", {"containers": [{"name": "c1", "image": "debian:10", "command": SLEEP}]})
-    _running(kube, ns, "writer")
+    running_pod(kube, ns, "writer")
     target = f"/root/lc-{secrets.token_hex(4)}"
     kube.kubectl("exec", "-n", ns, "writer", "-c", "c1", "--", "bash", "-c", f"echo writer/c1 > {target}")
     assert kube.kubectl("exec", "-n", ns, "writer", "-c", "c1", "--", "cat", target) == "writer/c1\n"
@@ -118,7 +107,7 @@ def test_exec_with_a_terminal_gets_a_tty(kube: Kube, ns: str) -> None:
     from tests.localcluster.support import kubectl_on_tty
 
     _pod(kube, ns, "tty", {"containers": [{"name": "c1", "image": "debian:10", "command": SLEEP}]})
-    _running(kube, ns, "tty")
+    running_pod(kube, ns, "tty")
     code, out = kubectl_on_tty(kube, "exec", "-n", ns, "tty", "-it", "--", "bash", "-c", "tty; exit 3")
     assert code == 3
     assert "/dev/pts/" in out
@@ -167,7 +156,7 @@ def test_a_missing_localhost_seccomp_profile_is_retried_and_explained(
     (seccomp / name).write_text(
         '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]}'
     )
-    _running(kube, ns, "seccomp", timeout=60)
+    running_pod(kube, ns, "seccomp", timeout=60)
     out = kube.kubectl("exec", "-n", ns, "seccomp", "--", "mkdir", "/tmp/x", check=False)
     assert "Operation not permitted" in out
 
@@ -242,8 +231,8 @@ def test_pod_namespaces_follow_share_process_namespace_host_pid_and_privileged(k
             ],
         },
     )
-    _running(kube, ns, "shared")
-    _running(kube, ns, "hostpid")
+    running_pod(kube, ns, "shared")
+    running_pod(kube, ns, "hostpid")
     ps = kube.kubectl(
         "exec", "-n", ns, "shared", "-c", "c2", "--", "sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"
     )
@@ -271,10 +260,10 @@ def test_pod_ips_answer_from_the_host_and_host_network_pods_use_the_hosts(kube: 
         "hostnet",
         {"hostNetwork": True, "containers": [{"name": "c1", "image": "debian:10", "command": SLEEP}]},
     )
-    web = _running(kube, ns, "web")
+    web = running_pod(kube, ns, "web")
     with urllib.request.urlopen(f"http://{web.status.pod_ip}:8080/hostname", timeout=5) as answer:
         assert answer.read().decode().strip() == "web"
-    hostnet = _running(kube, ns, "hostnet")
+    hostnet = running_pod(kube, ns, "hostnet")
     assert hostnet.status.pod_ip == hostnet.status.host_ip
     links = kube.kubectl("exec", "-n", ns, "hostnet", "--", "cat", "/proc/net/dev")
     assert links.count(":") == pathlib.Path("/proc/net/dev").read_text().count(":")
@@ -297,7 +286,7 @@ def test_logs_follow_streams_new_lines_of_the_named_container(kube: Kube, ns: st
             ]
         },
     )
-    _running(kube, ns, "ticker")
+    running_pod(kube, ns, "ticker")
     env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
     proc = subprocess.Popen(
         ["kubectl", "logs", "-f", "-n", ns, "ticker", "-c", "loud", "--tail=1"],
@@ -346,13 +335,13 @@ def test_an_imported_archive_runs_with_pull_policy_never(
     ).stdout
     assert f"imported {name}" in out
     _pod(kube, ns, "imported", {"containers": [{"name": "c1", "image": name, "imagePullPolicy": "Never"}]})
-    pod = _running(kube, ns, "imported")
+    pod = running_pod(kube, ns, "imported")
     assert pod.status.container_statuses[0].image == name
 
 
 def test_localcluster_exec_is_kubectl_exec(kube: Kube, ns: str, cluster_dir: pathlib.Path) -> None:
     _pod(kube, ns, "wrapped", {"containers": [{"name": "c1", "image": "debian:10", "command": SLEEP}]})
-    _running(kube, ns, "wrapped")
+    running_pod(kube, ns, "wrapped")
     argv = [
         sys.executable,
         str(ROOT / "app.py"),

@@ -105,6 +105,24 @@ def registered_webhooks(kube: Kube, manager: ManagerProcess) -> None:
     eventually(current, timeout=30)
 
 
+@contextmanager
+def running_manager(kube: Kube, state: pathlib.Path, pod: str = "manager-a",
+                    tail: int = 6000) -> Iterator[ManagerProcess]:
+    """One real manager whose pod exists (the leader labels it), serving and registered; its log's tail
+    is printed when it stops."""
+    kube.core.create_namespaced_pod("varmor", {
+        "metadata": {"name": pod, "labels": {"app": "varmor-manager"}},
+        "spec": {"containers": [{"name": "manager", "image": "varmor:dev"}]}})
+    manager = ManagerProcess(kube, state, pod)
+    try:
+        eventually(manager.serving_status, timeout=60)
+        registered_webhooks(kube, manager)
+        yield manager
+    finally:
+        manager.stop()
+        print(manager.log.read_text()[-tail:])
+
+
 def agent_token(kube: Kube, audience: str = "varmor-manager", account: str = "varmor-agent") -> str:
     answer = kube.core.create_namespaced_service_account_token(
         account, "varmor", {"spec": {"audiences": [audience], "expirationSeconds": 86400}})

@@ -22,8 +22,8 @@ from tests.manager.support import (
     ManagerProcess,
     agent_token,
     local_cluster,
-    registered_webhooks,
     report,
+    running_manager,
     status_body,
 )
 
@@ -35,18 +35,8 @@ World = tuple[Kube, ManagerProcess, pathlib.Path]
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     state = tmp_path_factory.mktemp("manager-did")
-    with local_cluster(state) as kube:
-        kube.core.create_namespaced_pod("varmor", {  # the pod the leader labels
-            "metadata": {"name": "manager-a", "labels": {"app": "varmor-manager"}},
-            "spec": {"containers": [{"name": "manager", "image": "varmor:dev"}]}})
-        manager = ManagerProcess(kube, state, "manager-a")
-        try:
-            eventually(manager.serving_status, timeout=60)
-            registered_webhooks(kube, manager)
-            yield kube, manager, state / "manager-a" / "apm"
-        finally:
-            manager.stop()
-            print(manager.log.read_text()[-6000:])
+    with local_cluster(state) as kube, running_manager(kube, state) as manager:
+        yield kube, manager, state / "manager-a" / "apm"
 
 
 def policy(name: str) -> dict[str, Any]:

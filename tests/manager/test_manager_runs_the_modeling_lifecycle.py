@@ -27,8 +27,8 @@ from tests.manager.support import (
     agent_token,
     data_body,
     local_cluster,
-    registered_webhooks,
     report,
+    running_manager,
     status_body,
 )
 
@@ -40,22 +40,12 @@ C1 = {"path": "/root/c1", "owner": True, "permissions": ["r", "w"]}
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kube, ManagerProcess]]:
     state = tmp_path_factory.mktemp("manager")
-    with local_cluster(state) as kube:
-        kube.core.create_namespaced_pod("varmor", {  # the pod the leader labels
-            "metadata": {"name": "manager-a", "labels": {"app": "varmor-manager"}},
-            "spec": {"containers": [{"name": "manager", "image": "varmor:dev"}]}})
-        manager = ManagerProcess(kube, state, "manager-a")
-        try:
-            eventually(manager.serving_status, timeout=60)
-            registered_webhooks(kube, manager)
-            namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
-            kube.kubectl("create", "-f", "-", stdin=namespace)
-            kube.kubectl("create", "-f", "-", stdin=GUIDE["demo-4-demo.yaml"])
-            eventually(lambda: running_pods(kube, "demo", "app=demo-4", 2), timeout=60)
-            yield kube, manager
-        finally:
-            manager.stop()
-            print(manager.log.read_text())
+    with local_cluster(state) as kube, running_manager(kube, state, tail=10**9) as manager:
+        namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n"
+        kube.kubectl("create", "-f", "-", stdin=namespace)
+        kube.kubectl("create", "-f", "-", stdin=GUIDE["demo-4-demo.yaml"])
+        eventually(lambda: running_pods(kube, "demo", "app=demo-4", 2), timeout=60)
+        yield kube, manager
 
 
 def vcpol(kube: Kube) -> dict[str, Any]:
