@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from localcluster.node.statuses import condition
+from localcluster.node.statuses import pod_conditions
 from localcluster.runtime.images import normalise
 
 BACKOFF_BASE = 10.0
@@ -158,13 +158,7 @@ def pod_status(
     since = max([s.running_since for s in slots if s.running_since] + [start_time])
     status: dict[str, Any] = {
         "phase": phase(policy, statuses),
-        "conditions": [
-            condition("PodReadyToStartContainers", bool(pod_ip), start_time),
-            condition("Initialized", True, start_time),
-            condition("Ready", ready, since),
-            condition("ContainersReady", ready, since),
-            condition("PodScheduled", True, start_time),
-        ],
+        "conditions": pod_conditions(start_time, bool(pod_ip), ready, since),
         "hostIP": host_ip,
         "hostIPs": [{"ip": host_ip}],
         "startTime": start_time,

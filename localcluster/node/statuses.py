@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcluster.node.records import ContainerRecord, ExitRecord, PodRecord
+from localcluster.runtime.images import normalise
 
 EPOCH = "1970-01-01T00:00:00Z"
 
@@ -27,20 +28,9 @@ class Observed:
     alive: bool
 
 
-def image_ref(image: str) -> str:
-    """The fully qualified reference containerd reports (``nginx`` → ``docker.io/library/nginx:latest``)."""
-    name, _, digest = image.partition("@")
-    first = name.split("/", 1)[0]
-    if "/" not in name or not ("." in first or ":" in first or first == "localhost"):
-        name = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
-    if not digest and ":" not in name.rsplit("/", 1)[-1]:
-        name += ":latest"
-    return f"{name}@{digest}" if digest else name
-
-
 def image_id(image: str) -> str:
     """A stable stand-in for the image digest (images are never pulled)."""
-    repo = image_ref(image).split("@")[0].rsplit(":", 1)[0]
+    repo = normalise(image).split("@")[0].rsplit(":", 1)[0]
     return f"{repo}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
@@ -49,7 +39,7 @@ def container_status(seen: Observed) -> dict[str, Any]:
     rec = seen.record
     status: dict[str, Any] = {
         "name": rec["name"],
-        "image": image_ref(rec["image"]),
+        "image": normalise(rec["image"]),
         "imageID": image_id(rec["image"]),
         "restartCount": rec["restartCount"],
         "ready": False,
@@ -121,13 +111,7 @@ def pod_status(pod: PodRecord, seen: list[Observed]) -> dict[str, Any]:
     ip = pod["hostIP"]
     return {
         "phase": phase(pod["restartPolicy"], statuses),
-        "conditions": [
-            condition("PodReadyToStartContainers", True, started),
-            condition("Initialized", True, started),
-            condition("Ready", ready, ready_at),
-            condition("ContainersReady", ready, ready_at),
-            condition("PodScheduled", True, started),
-        ],
+        "conditions": pod_conditions(started, True, ready, ready_at),
         "hostIP": ip,
         "hostIPs": [{"ip": ip}],
         "podIP": ip,
@@ -136,6 +120,17 @@ def pod_status(pod: PodRecord, seen: list[Observed]) -> dict[str, Any]:
         "qosClass": pod["qos"],
         "containerStatuses": statuses,
     }
+
+
+def pod_conditions(started: str, sandbox_ready: bool, ready: bool, ready_since: str) -> list[dict[str, Any]]:
+    """The five conditions kubelet reports for a pod, in its order."""
+    return [
+        condition("PodReadyToStartContainers", sandbox_ready, started),
+        condition("Initialized", True, started),
+        condition("Ready", ready, ready_since),
+        condition("ContainersReady", ready, ready_since),
+        condition("PodScheduled", True, started),
+    ]
 
 
 def condition(kind: str, ok: bool, when: str) -> dict[str, Any]:

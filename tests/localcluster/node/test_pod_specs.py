@@ -10,7 +10,8 @@ import pytest
 from localcluster.node.cgroups import pod_slice, scope_name, v2_root_from_mountinfo
 from localcluster.node.pods import pod_spec, qos_class
 from localcluster.node.seccomp_profiles import ProfileError, parse_profile
-from localcluster.node.statuses import image_ref, phase
+from localcluster.node.statuses import phase
+from localcluster.runtime.images import normalise
 
 MOUNTINFO = """\
 25 30 0:23 / /sys rw,nosuid - sysfs sysfs rw
@@ -82,10 +83,10 @@ def test_seccomp_profiles_parse_and_reject_bad_input() -> None:
 
 
 def test_images_are_reported_fully_qualified() -> None:
-    assert image_ref("nginx") == "docker.io/library/nginx:latest"
-    assert image_ref("ghcr.io/org/app:v1") == "ghcr.io/org/app:v1"
-    assert image_ref("org/app") == "docker.io/org/app:latest"
-    assert image_ref("localhost:5000/app") == "localhost:5000/app:latest"
+    assert normalise("nginx") == "docker.io/library/nginx:latest"
+    assert normalise("ghcr.io/org/app:v1") == "ghcr.io/org/app:v1"
+    assert normalise("org/app") == "docker.io/org/app:latest"
+    assert normalise("localhost:5000/app") == "localhost:5000/app:latest"
 
 
 def test_the_phase_follows_the_restart_policy() -> None:
