@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.tracer.harness import Container, Event, TracerProcess, files, kinds
+from tests.tracer.harness import Container, Event, TracerProcess, files, kinds, traced
 
 PY = "/usr/bin/python3"
 NET = (
@@ -93,12 +93,6 @@ def test_the_syscall_set_arrives_as_one_event_with_names(recorded: tuple[list[Ev
 
 
 def test_reading_a_file_alone_requires_no_capability(tracer: TracerProcess) -> None:
-    ctr = Container("cat /etc/shadow > /dev/null; cat /etc/hostname > /dev/null")
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        events = tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
+    events = traced(tracer, "cat /etc/shadow > /dev/null; cat /etc/hostname > /dev/null")
     assert "/etc/shadow" in files(events)
     assert kinds(events, "capability") == []

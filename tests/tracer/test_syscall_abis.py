@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from tests.tracer.harness import Container, TracerProcess, kinds
+from tests.tracer.harness import TracerProcess, kinds, traced
 
 IA32_GETPID = r"""
 int main(void) {
@@ -29,13 +29,7 @@ def test_an_ia32_call_is_recorded_in_the_i386_set_under_its_own_name(tracer: Tra
     with open(source, "w") as f:
         f.write(IA32_GETPID)
     subprocess.run(["gcc", "-O2", "-o", binary, source], check=True)
-    ctr = Container(binary)
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        events = tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
+    events = traced(tracer, binary)
     sets = {(e["origin"], e.get("arch", "")): set(e["names"]) for e in kinds(events, "syscalls")}
     assert sets[("container", "i386")] == {"getpid"}
     assert "writev" not in sets[("container", "")]
@@ -44,13 +38,7 @@ def test_an_ia32_call_is_recorded_in_the_i386_set_under_its_own_name(tracer: Tra
 def test_syscalls_newer_than_the_table_are_named_from_the_kernel_and_unknown_numbers_are_counted(
         tracer: TracerProcess) -> None:
     calls = "import ctypes; c = ctypes.CDLL(None); c.syscall(462, 0, 0, 0); c.syscall(500)"
-    ctr = Container(f'python3 -c "{calls}"')
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        events = tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
+    events = traced(tracer, f'python3 -c "{calls}"')
     names = {n for e in kinds(events, "syscalls") for n in e["names"]}
     assert "mseal" in names  # 462, past libseccomp's table; this kernel has it
     assert not [n for n in names if n.startswith("syscall_")]
