@@ -43,7 +43,6 @@ OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_TASK_FILES": ("task_struct", "files"),
     "OFF_TASK_NSPROXY": ("task_struct", "nsproxy"),
     "OFF_TASK_FS": ("task_struct", "fs"),
-    "OFF_TASK_STACK": ("task_struct", "stack"),
     "OFF_NSPROXY_MNTNS": ("nsproxy", "mnt_ns"),
     "OFF_FS_PWD": ("fs_struct", "pwd"),
     "OFF_FILES_FDT": ("files_struct", "fdt"),
@@ -96,7 +95,6 @@ def btf_flags(btf: BTF) -> dict[str, int]:
     """Struct offsets and sizes the program needs, from this kernel's BTF."""
     flags = {name: btf.offsetof(st, member) for name, (st, member) in OFFSETS.items()}
     flags["OFF_MNTNS_INUM"] = btf.offsetof("mnt_namespace", "ns") + btf.offsetof("ns_common", "inum")
-    flags["SIZEOF_PT_REGS"] = btf.sizeof("pt_regs")
     flags["OFF_PT_REGS_NR"] = btf.offsetof("pt_regs", "orig_ax" if ARCH == "x86_64" else "syscallno")
     for i, reg in enumerate(ARG_REGS[ARCH]):
         base, _, index = reg.partition(".")
