@@ -103,6 +103,12 @@ BPF_PERCPU_ARRAY(stackbuf, struct stack_t, 1);
 BPF_PERCPU_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, DEDUP_ENTRIES);
 
+/* The user-memory read helpers, called through their helper numbers: for a call to
+ * bpf_probe_read_user* by that name BCC reads the kernel's whole symbol table to check that the
+ * helper exists (half a second of every compile); every kernel with BTF has them. */
+static long (*read_user)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
+static long (*read_user_str)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user_str;
+
 static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&v, sizeof(v), p); return v; }
 
 /* The current task as a BTF pointer: its members, and the members of the structs it points to,
@@ -146,7 +152,7 @@ static __always_inline struct tgt *cgroup_target(void) {
     u64 cg = bpf_get_current_cgroup_id();
     struct tgt *t = cg_targets.lookup(&cg);
     if (t) return t;
-    #pragma unroll
+    #pragma clang loop unroll(disable)
     for (int level = 1; level <= MAX_CG_LEVEL; level++) {   /* down from the root to its parent */
         u64 a = bpf_get_current_ancestor_cgroup_id(level);
         if (!a || a == cg) break;
@@ -515,7 +521,7 @@ static __always_inline int open_done(void *ctx, s32 nr, long ret, void *regs) {
     else if (nr == NR_OPEN) flags = ARG(1);
     else if (nr == NR_OPENAT2) {
         u64 fl = 0;             /* struct open_how.flags is first */
-        bpf_probe_read_user(&fl, sizeof(fl), (void *)ARG(2));
+        read_user(&fl, sizeof(fl), (void *)ARG(2));
         flags = fl;
     } else flags = ARG(2);
     u32 mode = flags & 3;
@@ -550,11 +556,11 @@ static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, co
     if (!e) return -1;
     e->a0 = acc | A_NAME;
     set_job(i, 0, 0);
-    long n = bpf_probe_read_user_str(e->s1, sizeof(e->s1), name);
+    long n = read_user_str(e->s1, sizeof(e->s1), name);
     if (n < 0) return -1;
     if (n == sizeof(e->s1)) {       /* full: is there more of the name? */
         char more = 0;
-        bpf_probe_read_user(&more, 1, name + sizeof(e->s1) - 1);
+        read_user(&more, 1, name + sizeof(e->s1) - 1);
         if (more) { e->trunc = 1; count_in(C_TRUNCATED, t->slot); }
     }
     if (e->s1[0] == '/') return 0;  /* user space joins relative names to the directory */
@@ -613,12 +619,12 @@ static __always_inline int noaudit_caller(void *ctx) {
     u64 *frames = st->frames;
     long got = bpf_get_stack(ctx, frames, STACK_FRAMES * 8, 0);
     if (got <= 0) return 0;
-    #pragma unroll
+    #pragma clang loop unroll(disable)
     for (int r = 0; r < NOAUDIT_RANGES; r++) {
         int k = r;
         struct range_t *range = noaudit.lookup(&k);
         if (!range || !range->start) break;
-        #pragma unroll
+        #pragma clang loop unroll(disable)
         for (int f = 0; f < STACK_FRAMES; f++)
             if (f * 8 < got && frames[f] >= range->start && frames[f] < range->end) return 1;
     }
@@ -658,7 +664,7 @@ static __always_inline int sockaddr_event(void *ctx, struct who *t, u32 type, u6
     struct event *e = ev_new(type, t);
     if (!e) return 0;
     e->a0 = alen;
-    bpf_probe_read_user(e->s1, 128, (void *)uaddr);
+    read_user(e->s1, 128, (void *)uaddr);
     submit(ctx, e);             /* user space dedups on the decoded address */
     return 0;
 }
@@ -676,9 +682,9 @@ static __always_inline int mount_event(void *ctx, struct who *t, u32 type, u64 d
     struct event *e = ev_new(type, t);
     if (!e) return 0;
     e->a0 = flags;
-    if (dev) bpf_probe_read_user_str(e->s1, sizeof(e->s1), (void *)dev);
-    if (fstype) bpf_probe_read_user_str(e->s2, sizeof(e->s2), (void *)fstype);
-    e->len = bpf_probe_read_user_str(e->path, 256, (void *)dir);
+    if (dev) read_user_str(e->s1, sizeof(e->s1), (void *)dev);
+    if (fstype) read_user_str(e->s2, sizeof(e->s2), (void *)fstype);
+    e->len = read_user_str(e->path, 256, (void *)dir);
     submit(ctx, e);
     return 0;
 }
