@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 CONTAINERD_MINIMUM = (1, 6)
+KERNEL_MINIMUM = (5, 15)  # bpf_task_pt_regs; bpf_get_current_task_btf is 5.11
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,16 @@ def check_headers(paths: NodePaths, release: str | None = None) -> str | None:
             f"{paths.merged_headers} exists; install linux-headers for this kernel or mount /usr/src")
 
 
+def check_kernel(release: str | None = None) -> str | None:
+    """The tracer reads the current task and its saved registers through BTF-typed helpers."""
+    release = release or os.uname().release
+    version = parse_version(release)
+    if version is not None and version[:2] >= KERNEL_MINIMUM:
+        return None
+    return (f"kernel {release} is too old: the tracer needs Linux >= "
+            f"{'.'.join(map(str, KERNEL_MINIMUM))} (BTF-typed BPF helpers)")
+
+
 def parse_version(text: str) -> tuple[int, ...] | None:
     """``1.6.20~ds1`` or ``v1.7.0`` → (1, 6, 20); None when there is no version in it."""
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
@@ -76,6 +87,6 @@ def check_containerd(version_of: Callable[[], str], socket: str) -> str | None:
 
 
 def failed_checks(paths: NodePaths, version_of: Callable[[], str], socket: str) -> list[str]:
-    found = [check_btf(paths), check_cgroup2(paths), check_headers(paths),
+    found = [check_kernel(), check_btf(paths), check_cgroup2(paths), check_headers(paths),
              check_containerd(version_of, socket)]
     return [message for message in found if message is not None]

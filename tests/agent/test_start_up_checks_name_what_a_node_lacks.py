@@ -54,6 +54,15 @@ def test_an_old_or_unreachable_containerd_is_named(tmp_path: pathlib.Path) -> No
     assert gone.startswith("containerd is not reachable on /run/c.sock")
 
 
+@pytest.mark.parametrize(("release", "ok"), [("6.18.0-1-amd64", True), ("5.15.0-91-generic", True),
+                                           ("5.10.0-28-amd64", False), ("4.19.0", False)])
+def test_a_kernel_without_the_btf_typed_helpers_is_named(release: str, ok: bool) -> None:
+    message = checks.check_kernel(release)
+    assert (message is None) == ok
+    if not ok:
+        assert message is not None and f"kernel {release} is too old" in message and ">= 5.15" in message
+
+
 @pytest.mark.parametrize(("text", "version"), [("1.6.20~ds1", (1, 6, 20)), ("v1.7.0", (1, 7, 0)),
                                                ("containerd://2.0", (2, 0)), ("unknown", None)])
 def test_versions_are_read_from_what_containerd_answers(text: str, version: tuple[int, ...] | None) -> None:
