@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
+from bench import bpfstats
 from tracer import program
 from tracer.client import Recorder, TracerClient
 
@@ -135,16 +137,55 @@ def workloads(cgroup: str, tool: str, tracer: TracerProcess | None = None) -> di
     return {**done, "tar_steady": sum(passes[1:])}
 
 
-def floor(cgroup: str, tool: str) -> dict[str, float]:
-    """The workloads with only an empty raw sys_enter program attached: the cost of any tracer
-    that records syscall sets (DESIGN §4 measures the tracer above it)."""
+@contextlib.contextmanager
+def empty_probe() -> Iterator[int]:
+    """An empty raw sys_enter program attached while in the block (its process id)."""
     probe = subprocess.Popen([sys.executable, "-c", EMPTY_PROBE], cwd=ROOT, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert probe.stdout is not None and probe.stdout.readline().strip() == "ready"
-        return workloads(cgroup, tool)
+        yield probe.pid
     finally:
         probe.communicate("")
+
+
+def floor(cgroup: str, tool: str) -> dict[str, float]:
+    """The workloads with only an empty raw sys_enter program attached: the cost of any tracer
+    that records syscall sets (DESIGN §4 measures the tracer above it)."""
+    with empty_probe():
+        return workloads(cgroup, tool)
+
+
+def bpf_pass(cgroup: str, pid: int) -> tuple[dict[str, tuple[int, int]], float]:
+    """The run time of process ``pid``'s BPF programs during one tar pass, and the pass's seconds."""
+    ids = bpfstats.program_ids(pid)
+    with bpfstats.enabled():
+        before = bpfstats.run_times(ids)
+        seconds = in_cgroup(cgroup, tar_command(1))
+        return bpfstats.difference(bpfstats.run_times(ids), before), seconds
+
+
+def bpf_time(cgroup: str) -> dict[str, float]:
+    """The BPF run time of a steady tar pass (after a warm-up pass) against the empty program's, from
+    the kernel's run-time statistics, which other processes cannot disturb: ns per pass above the
+    floor (each run minus the empty program's time per run, i.e. the statistics' own clock reads)."""
+    tracer = TracerProcess()
+    try:
+        tracer.add("stats", f"cgroup={cgroup}")
+        in_cgroup(cgroup, tar_command(1))
+        traced, seconds = bpf_pass(cgroup, tracer.proc.pid)
+    finally:
+        tracer.stop()
+    with empty_probe() as pid:
+        empty, _ = bpf_pass(cgroup, pid)
+    [(empty_ns, empty_runs)] = empty.values()
+    per_run = empty_ns / empty_runs
+    enter = traced.get("raw_tracepoint_", (0, 0))  # sys_enter, the only raw tracepoint (15 characters)
+    exits = traced.get("sys_exit_prog", (0, 0))
+    above = sum(ns - runs * per_run for ns, runs in traced.values())
+    return {"bpf_empty_ns": per_run, "bpf_enter_runs": enter[1], "bpf_enter_ns": enter[0] / max(enter[1], 1),
+            "bpf_exit_runs": exits[1], "bpf_exit_ns": exits[0] / max(exits[1], 1),
+            "bpf_above_ms": above / 1e6, "bpf_pass_s": seconds}
 
 
 def cold_start(cgroup: str) -> float:
@@ -252,6 +293,7 @@ def main() -> str:
         load_before = os.getloadavg()[0]
         timed = medians(cgroup, tool)
         measured, notes = storms(cgroup, tool, scratch)
+        measured.update(bpf_time(cgroup))
         measured["load_before"], measured["load_after"] = load_before, os.getloadavg()[0]
     finally:
         subprocess.run(["rm", "-rf", scratch], check=False)
@@ -318,15 +360,21 @@ def report(t: dict[str, float], notes: list[str]) -> str:
 
 def costs(t: dict[str, float]) -> list[str]:
     """Where the traced time goes, from this run's numbers."""
-    per_call = (t["getppid"] - t["base_getppid"]) * 1e3   # ns per syscall (1e6 calls)
+    per_call = (t["getppid"] - t["floor"]) * 1e3   # ns per syscall above the floor (1e6 calls)
     floor_ns = (t["floor"] - t["base_getppid"]) * 1e3
     return [
-        f"every syscall of a target costs {per_call:.0f} ns more; {floor_ns:.0f} ns of it is the floor of "
-        "any raw sys_enter program (syscall tracing on), the rest the target lookup, the syscall-set "
-        "bitmap and the syscall-exit hook (the open family needs its exit for the fd)",
-        f"one tar pass makes about {TAR_SYSCALLS:,} syscalls (strace -c), so the per-syscall cost alone "
-        f"is about ×{1 + TAR_SYSCALLS * per_call * 1e-9 / t['base_tar']:.2f} on a pass, before any file "
-        "event: the steady-state target is below what a syscall-set tracer costs on this workload",
+        f"every syscall of a target costs {per_call + floor_ns:.0f} ns more than untraced; {floor_ns:.0f} ns "
+        f"of it is the floor of any raw sys_enter program (syscall tracing on), {per_call:.0f} ns ours: "
+        "the target lookup, the syscall-set bitmap and the syscall-exit hook (the open family needs "
+        "its exit for the fd)",
+        f"BPF run time of one steady tar pass (the kernel's run-time statistics, which other processes "
+        f"cannot disturb): sys_enter {t['bpf_enter_runs']:,.0f} runs × {t['bpf_enter_ns']:.0f} ns, "
+        f"syscall exits {t['bpf_exit_runs']:,.0f} runs × {t['bpf_exit_ns']:.0f} ns (an open's: its fd, "
+        f"dentry and inode, and the first-occurrence filter's lookup); the empty floor program "
+        f"{t['bpf_empty_ns']:.0f} ns per run (mostly the statistics' own clock reads). Above the floor: "
+        f"{t['bpf_above_ms']:.0f} ms in a {t['bpf_pass_s']:.2f} s pass "
+        f"(×{1 + t['bpf_above_ms'] / 1e3 / t['bpf_pass_s']:.3f}), before the syscall-exit "
+        "tracepoints' own cost",
         "once (worst case): every open is a first occurrence, resolved in the kernel (path walk), "
         "copied into the ring buffer and decoded in Python on the second core, which tar and cat use",
     ]

@@ -1,7 +1,9 @@
 /* varmor-py node tracer: what the targeted containers do, first occurrences only.
  *
  * Tracepoints and raw tracepoints only. No kernel #include: every struct offset (OFF_*) and
- * syscall number (NR_*) comes from BTF / the syscall table as a -D flag (tracer/program.py).
+ * syscall number (NR_*) comes from BTF / the syscall table as a -D flag (tracer/program.py). The
+ * current task and its saved user registers are BTF pointers (bpf_get_current_task_btf,
+ * bpf_task_pt_regs: Linux 5.15), read with plain loads.
  *
  * Attribution: cgroup-v2 id first (catches processes that join later, like `kubectl exec`),
  * then mount namespace (only when such targets exist; entries die with their anchor process,
