@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 FORMAT = 1
+CACHE_KEEP = 8  # compiled programs kept in a node's cache
 LD_IMM64 = 0x18
 PSEUDO_MAP_FD = 1
 INSN = struct.Struct("<BBhi")
@@ -104,9 +105,29 @@ def cache_key(source: str, flags: list[str]) -> str:
 
 
 def read_cached(path: str) -> Compiled | None:
+    """The program cached at ``path`` (marked as just used), or None."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError), open(path) as f:
-        return from_json(f.read())
+        found = from_json(f.read())
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        return found
     return None
+
+
+def prune_cached(directory: str, keep: int = CACHE_KEEP) -> list[str]:
+    """Remove all but the ``keep`` most recently used programs cached in ``directory`` (a node keeps
+    one per tracer version and kernel it ran); returns the paths removed."""
+    cached = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            if entry.name.startswith("bpf-") and entry.name.endswith(".json"):
+                with contextlib.suppress(OSError):
+                    cached.append((entry.stat().st_mtime, entry.path))
+    removed = [path for _mtime, path in sorted(cached, reverse=True)[keep:]]
+    for path in removed:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return removed
 
 
 def write_cached(path: str, compiled: Compiled) -> None:

@@ -220,6 +220,8 @@ def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
         done = subprocess.run([sys.executable, "-m", "tracer.compiling", path, *flags], cwd=SOURCE.parents[2],
                               capture_output=True, text=True, check=False)
         found = objects.read_cached(path)
+    if found is not None and os.path.dirname(path) == cache_dir:
+        objects.prune_cached(cache_dir)
     if found is None:
         lines = done.stderr.splitlines()
         errors = [line for line in lines if "error" in line.lower()] or lines

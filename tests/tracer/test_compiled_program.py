@@ -53,9 +53,25 @@ def test_a_damaged_cache_is_compiled_again_and_then_read(tmp_path: pathlib.Path)
     compiled = program.compiled(flags, str(tmp_path))
     assert {"sys_exit_prog", "walk_path", "raw_tracepoint__sys_enter"} <= {p.name for p in compiled.progs}
     assert {"events", "dedup", "sysbits"} <= {m.name for m in compiled.maps}
-    written = path.stat().st_mtime_ns
+    written = path.stat().st_ino  # a compile writes a new file (os.replace), a read does not
     assert program.compiled(flags, str(tmp_path)) == compiled
-    assert path.stat().st_mtime_ns == written
+    assert path.stat().st_ino == written
+
+
+def test_the_node_cache_keeps_the_most_recently_used_programs_only(tmp_path: pathlib.Path) -> None:
+    compiled = objects.Compiled("GPL", (), (objects.ProgSpec("p", EXIT, ()),))
+    paths = [str(tmp_path / f"bpf-{i:02d}.json") for i in range(objects.CACHE_KEEP + 3)]
+    for age, path in enumerate(paths):   # paths[0] is the newest
+        objects.write_cached(path, compiled)
+        os.utime(path, (1_000_000 - age * 60, 1_000_000 - age * 60))
+    (tmp_path / "btf-offsets.json").write_text("{}")
+    assert objects.read_cached(paths[-1]) == compiled   # the oldest, used now: kept
+
+    removed = objects.prune_cached(str(tmp_path))
+
+    assert sorted(removed) == sorted(paths[-4:-1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*(pathlib.Path(p).name for p in [*paths[:objects.CACHE_KEEP - 1], paths[-1]]), "btf-offsets.json"])
 
 
 def test_the_running_tracer_maps_no_llvm(tracer: TracerProcess) -> None:
