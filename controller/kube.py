@@ -33,9 +33,13 @@ from api.names import (
 config: Any = _config
 
 
-def api_client(kubeconfig: str | os.PathLike[str] | None) -> client.ApiClient:
-    """A client from ``kubeconfig``, or the in-cluster ServiceAccount without one."""
+def api_client(kubeconfig: str | os.PathLike[str] | None, connections: int = 0) -> client.ApiClient:
+    """A client from ``kubeconfig``, or the in-cluster ServiceAccount without one; ``connections``
+    kept-alive connections to the API server (0: the client's default, 5 per CPU). A caller with more
+    requests in flight than that opens, shakes hands with and drops a new connection for each extra one."""
     configuration = client.Configuration()
+    if connections > 0:
+        configuration.connection_pool_maxsize = connections
     if kubeconfig:
         config.load_kube_config(config_file=os.fspath(kubeconfig), client_configuration=configuration)
     else:

@@ -19,9 +19,13 @@ from manager.settings import ManagerSettings
 from manager.statusservice import StatusSettings, create_app
 from webhook.registrations import parse_match_label
 
+# The status service's API calls in flight (a TokenReview per new agent token, the model writes) can
+# reach dozens at a burst of reports: each one beyond the pool cost a new TLS connection to the API server.
+STATUS_API_CONNECTIONS = 64
 
-def cluster(settings: ManagerSettings) -> Cluster:
-    return Cluster(api_client(settings.kubeconfig), settings.install_namespace, settings.agents)
+
+def cluster(settings: ManagerSettings, connections: int = 0) -> Cluster:
+    return Cluster(api_client(settings.kubeconfig, connections), settings.install_namespace, settings.agents)
 
 
 def reconciler(settings: ManagerSettings) -> PolicyReconciler:
@@ -46,7 +50,7 @@ def _reported(kube: Cluster, settings: ManagerSettings, reports: list[Report]) -
 
 
 def status_app(settings: ManagerSettings) -> Flask:
-    kube = cluster(settings)
+    kube = cluster(settings, STATUS_API_CONNECTIONS)
     models = ModelStore(kube, settings.apm_dir)
     ingest = Ingestor(kube, models, lambda reports: _reported(kube, settings, reports))
     service = StatusSettings(settings.max_report_bytes, settings.metrics_dir)
