@@ -123,9 +123,9 @@ class ApiServer:
             raise bad_request("body must be an object")
         cand = copy.deepcopy(new)
         md = cand.setdefault("metadata", {})
-        if sub == "status":
-            merged = copy.deepcopy(old)
-            merged.pop("status", None)
+        if sub == "status":  # the rest of ``old`` is shared, not copied: ``commit`` stores a deep copy
+            merged = {k: v for k, v in old.items() if k != "status"}
+            merged["metadata"] = copy.deepcopy(old["metadata"])
             if "status" in cand:
                 merged["status"] = cand["status"]
             return merged
