@@ -32,6 +32,7 @@ class Request:
 @dataclass
 class Outcome:
     latencies: list[float]  # ms, from connecting to the answer's last byte
+    starts: list[float]  # time.time() each request started (paced), in the order of ``latencies``
     failures: int  # answers other than 200, and requests that got no answer
     lag: float  # ms, the latest a paced sender started after its time (the client's own delay)
 
@@ -51,9 +52,10 @@ def _exchange(connection: http.client.HTTPSConnection, request: Request) -> int:
     return answer.status
 
 
-def _once(port: int, request: Request, context: ssl.SSLContext, results: list[tuple[float, int]]) -> None:
+def _once(port: int, request: Request, context: ssl.SSLContext,
+          results: list[tuple[float, int, float]]) -> None:
     """One request on a fresh TLS connection, closed after the answer (an agent's report)."""
-    started = time.perf_counter()
+    wall, started = time.time(), time.perf_counter()
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=60)
     try:
         status = _exchange(connection, request)
@@ -61,12 +63,12 @@ def _once(port: int, request: Request, context: ssl.SSLContext, results: list[tu
         status = 0
     finally:
         connection.close()
-    results.append(((time.perf_counter() - started) * 1000, status))
+    results.append(((time.perf_counter() - started) * 1000, status, wall))
 
 
 def _paced_process(port: int, requests: list[Request], out: Any) -> None:
     context, lag = _context(), 0.0
-    results: list[tuple[float, int]] = []
+    results: list[tuple[float, int, float]] = []
     threads: list[threading.Thread] = []
     for request in sorted(requests, key=lambda r: r.at):
         delay = request.at - time.time()
@@ -78,7 +80,8 @@ def _paced_process(port: int, requests: list[Request], out: Any) -> None:
         threads.append(thread)
     for thread in threads:
         thread.join()
-    out.put(([ms for ms, _ in results], sum(status != 200 for _, status in results), lag * 1000))
+    out.put(([ms for ms, _, _ in results], sum(status != 200 for _, status, _ in results), lag * 1000,
+             [wall for _, _, wall in results]))
 
 
 def _keep_alive_process(port: int, shares: list[list[Request]], out: Any) -> None:
@@ -91,7 +94,7 @@ def _keep_alive_process(port: int, shares: list[list[Request]], out: Any) -> Non
             failures += _exchange(connection, request) != 200
             latencies.append((time.perf_counter() - started) * 1000)
         connection.close()
-        out.put((latencies, failures, 0.0))
+        out.put((latencies, failures, 0.0, []))
 
     threads = [threading.Thread(target=connection_worker, args=(share,)) for share in shares]
     for thread in threads:
@@ -106,10 +109,11 @@ def _run(target: Any, arguments: list[tuple[Any, ...]], answers: int) -> Outcome
     processes = [context.Process(target=target, args=(*args, out)) for args in arguments]
     for process in processes:
         process.start()
-    outcome = Outcome([], 0, 0.0)
+    outcome = Outcome([], [], 0, 0.0)
     for _ in range(answers):
-        latencies, failures, lag = out.get(timeout=600)
+        latencies, failures, lag, starts = out.get(timeout=600)
         outcome.latencies += latencies
+        outcome.starts += starts
         outcome.failures += failures
         outcome.lag = max(outcome.lag, lag)
     for process in processes:
