@@ -332,6 +332,8 @@ def _section(results: Results, completed: float) -> str:
         f"({len(closed.latencies) - closed.failures} of {len(closed.latencies)} accepted). "
         f"Load average after the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
         "",
+        _slices(paced),
+        "",
         "Where the CPU went (CPU time of each process while the requests ran, per request; every process "
         "of the run shares the same cores):",
         "",
@@ -339,6 +341,20 @@ def _section(results: Results, completed: float) -> str:
         "",
         _bound(results),
     ])
+
+
+def _slices(paced: Outcome) -> str:
+    """Paced report latency by fifth of the spread: the model, rewritten per group, grows as nodes report."""
+    first, last = min(paced.starts), max(paced.starts)
+    width = (last - first) / 5 or 1.0
+    parts = []
+    for k in range(5):
+        ms = [m for at, m in zip(paced.starts, paced.latencies, strict=True)
+              if k * width <= at - first < (k + 1) * width or (k == 4 and at == last)]
+        if ms:
+            parts.append(f"{k * 20}–{(k + 1) * 20} %: p50 {_pct(ms, 0.5):.0f} / p99 {_pct(ms, 0.99):.0f} ms")
+    head = "Paced report latency by fifth of the spread (the model grows as nodes report): "
+    return head + "; ".join(parts) + "."
 
 
 def _costs(results: Results) -> list[str]:
