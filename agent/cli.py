@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import pathlib
 import signal
@@ -44,8 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="status service URL (default: the leader manager pod, found through the API)")
     parser.add_argument("--tokenPath", default="/var/run/secrets/tokens/bound-token",
                         help="projected ServiceAccount token of audience varmor-manager")
+    parser.add_argument("--reportRate", type=rate, default=100.0, metavar="PER_SECOND",
+                        help="cluster-wide reports/s: each node delivers a window's data at its end plus "
+                             "a slot in [0, nodes/rate) (at most 60 s) from its name; 0: at the end "
+                             "(default 100)")
     parser.add_argument("--readinessPort", type=int, default=int(env.get("AGENT_READINESS_PORT", "9580")))
     parser.add_argument("--skipChecks", action="store_true", help=argparse.SUPPRESS)
+
+
+def rate(text: str) -> float:
+    """A report rate: a finite number >= 0 (argparse turns the ValueError into one clear error)."""
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(text)
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent import reporting
+from agent import pacing, reporting
 from agent.auditing import AuditSource
 from agent.installing import ProfileInstaller
 from agent.recording import Recording, TracerFactory
@@ -57,6 +57,7 @@ class Settings:
     state_dir: pathlib.Path
     modeling: bool = True
     audit_log_paths: tuple[str, ...] = ()
+    report_rate: float = pacing.DEFAULT_REPORT_RATE  # cluster-wide reports/s the window reports are paced to
 
 
 class Agent:
@@ -90,7 +91,7 @@ class Agent:
         windows = [w for w in map(window_of, profiles) if w is not None] if self.settings.modeling else []
         pods = self.sources.pods()
         containers = wired_containers(pods, self.settings.node)
-        current = plan(windows, containers, now, self.reported())
+        current = plan(windows, containers, now, self.reported(), self.report_at)
         log.debug("Planned pods=%d wired=%d targets=%d tracing=%s", len(pods), len(containers),
                   len(current.targets), current.tracing)
         open_windows = {w.key: w for w in windows if w.open_at(now)}
@@ -104,6 +105,11 @@ class Agent:
         if self.violations is not None:
             self.violations.watch(allowing_violations(profiles, containers, self.runtime.cgroup_of))
         return current.next_change
+
+    def report_at(self, window: Window) -> float:
+        """This node's slot for delivering ``window`` (``agent.pacing``)."""
+        return pacing.report_at(window.end, window.uid, window.agents, self.settings.node,
+                                self.settings.report_rate)
 
     def _forget_marks(self, live: set[str]) -> None:
         """Delivery marks of ArmorProfiles that are gone: their windows can never be due again."""

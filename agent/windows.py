@@ -17,10 +17,11 @@ never wired, so never recorded.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Set
+from dataclasses import dataclass, field
 from typing import Any
 
+from agent.pacing import agents_of
 from api.names import APPARMOR_KUBERNETES, APPARMOR_VARMOR, BPF_VARMOR, SECCOMP_VARMOR
 
 # The pod annotations through which the webhook names a container's profile, in upstream's order.
@@ -39,6 +40,7 @@ class Window:
     enforcer: str
     start: float
     duration_minutes: int
+    agents: int = field(default=0, compare=False)  # nodes expected to report it (agent.pacing)
 
     @property
     def key(self) -> str:
@@ -69,8 +71,8 @@ class Plan:
 
     targets: Mapping[str, tuple[str, WiredContainer]]  # container id -> (window key, container)
     tracing: bool  # some window is open: the tracer is attached
-    due: tuple[Window, ...]  # ended windows not yet reported, oldest end first
-    next_change: float | None  # the next window end, when the plan changes by itself
+    due: tuple[Window, ...]  # ended windows past their report time, not yet reported, oldest end first
+    next_change: float | None  # the next window end or report time, when the plan changes by itself
 
 
 def parse_time(text: str) -> float:
@@ -90,7 +92,7 @@ def window_of(armor_profile: Mapping[str, Any]) -> Window | None:
     profile = spec.get("profile") or {}
     return Window(namespace=meta.get("namespace", ""), profile=meta.get("name", ""), uid=meta.get("uid", ""),
                   enforcer=str(profile.get("enforcer", "")), start=parse_time(meta["creationTimestamp"]),
-                  duration_minutes=duration)
+                  duration_minutes=duration, agents=agents_of(armor_profile))
 
 
 def wired_profile(annotations: Mapping[str, str], container: str) -> str | None:
@@ -123,8 +125,11 @@ def wired_containers(pods: Iterable[Mapping[str, Any]], node: str) -> list[Wired
 
 
 def plan(windows: Iterable[Window], containers: Iterable[WiredContainer], now: float,
-         reported: Set[str]) -> Plan:
+         reported: Set[str], report_at: Callable[[Window], float] = lambda w: w.end) -> Plan:
     """The node's plan at ``now``; ``reported`` holds the uids of windows already delivered.
+
+    An ended window is due from ``report_at(window)`` on (its end plus this node's slot,
+    ``agent.pacing``; by default its end).
 
     A container wired to a profile whose window is open is a target of that window (a profile
     name is unique per namespace, and cluster policies' profiles carry the install namespace in
@@ -134,9 +139,11 @@ def plan(windows: Iterable[Window], containers: Iterable[WiredContainer], now: f
     open_by_profile = {w.profile: w for w in windows if w.open_at(now)}
     targets = {c.container_id: (open_by_profile[c.profile].key, c)
                for c in containers if c.profile in open_by_profile}
-    due = tuple(sorted((w for w in windows if now >= w.end and w.uid not in reported), key=lambda w: w.end))
+    unreported = [(w, max(w.end, report_at(w))) for w in windows if w.uid not in reported]
+    due = tuple(sorted((w for w, at in unreported if now >= at), key=lambda w: w.end))
     ends = [w.end for w in windows if w.open_at(now)]
     starts = [w.start for w in windows if now < w.start]
-    upcoming = ends + starts
+    slots = [at for _w, at in unreported if now < at]
+    upcoming = ends + starts + slots
     return Plan(targets=targets, tracing=bool(open_by_profile), due=due,
                 next_change=min(upcoming) if upcoming else None)

@@ -227,7 +227,7 @@ def build(args: argparse.Namespace, node_runtime: CriRuntime) -> tuple[Agent, li
 
     audit_logs = tuple(path for path in args.auditLogPaths.split("|") if path)
     settings = Settings(node=args.nodeName, state_dir=state_dir, modeling=args.enableBehaviorModeling,
-                        audit_log_paths=audit_logs)
+                        audit_log_paths=audit_logs, report_rate=args.reportRate)
     def pods_on_node(**kw: Any) -> Any:
         answer = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={args.nodeName}", **kw)
         return answer if kw.get("watch") else api.sanitize_for_serialization(answer)

@@ -1,8 +1,10 @@
 """The leader's controllers at run time: informers → one work queue → workers calling ``reconcile``.
 
 Policies enqueue themselves; an ArmorProfile or ArmorProfileModel enqueues the policy its name
-belongs to (upstream spec §3.5's profile-name → policy mapping). A reconcile error requeues the key
-with back-off; a plan's ``requeue_after`` (the window's end) schedules the next look.
+belongs to (upstream spec §3.5's profile-name → policy mapping); a model's changes are coalesced
+(one look per ``MODEL_COALESCE_SECONDS`` at most), since the status service writes it once per group
+of node reports. A reconcile error requeues the key with back-off; a plan's ``requeue_after`` (the
+window's end) schedules the next look.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from controller.reconciling import PolicyReconciler
 from controller.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
+MODEL_COALESCE_SECONDS = 0.25
 
 
 class Controllers:
@@ -49,11 +52,21 @@ class Controllers:
         return enqueue
 
     def _profile_event(self, _event: str, obj: dict[str, Any]) -> None:
-        meta = obj.get("metadata") or {}
-        owner = policy_of_profile(str(meta.get("namespace") or ""), str(meta.get("name") or ""),
-                                  self.install_namespace)
+        owner = self._owner(obj)
         if owner is not None:
             self.queue.add(owner)
+
+    def _model_event(self, _event: str, obj: dict[str, Any]) -> None:
+        """A model is written once per group of node reports: its policy is looked at once per
+        ``MODEL_COALESCE_SECONDS`` during a burst of reports, not once per write."""
+        owner = self._owner(obj)
+        if owner is not None:
+            self.queue.add_within(owner, MODEL_COALESCE_SECONDS)
+
+    def _owner(self, obj: dict[str, Any]) -> PolicyKey | None:
+        meta = obj.get("metadata") or {}
+        return policy_of_profile(str(meta.get("namespace") or ""), str(meta.get("name") or ""),
+                                 self.install_namespace)
 
     def _work(self) -> None:
         while True:
@@ -80,7 +93,7 @@ class Controllers:
             Informer("varmorclusterpolicies", lister(VARMOR_CLUSTER_POLICIES),
                      self._policy_event(VARMOR_CLUSTER_POLICY)),
             Informer("armorprofiles", lister(ARMOR_PROFILES), self._profile_event),
-            Informer("armorprofilemodels", lister(ARMOR_PROFILE_MODELS), self._profile_event),
+            Informer("armorprofilemodels", lister(ARMOR_PROFILE_MODELS), self._model_event),
         ]
         for informer in self.informers:
             informer.start()

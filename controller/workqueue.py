@@ -2,7 +2,8 @@
 come back with capped exponential back-off, and ``add_after`` schedules a later look.
 
 A key added while a worker holds it is marked dirty and queued again when the worker is done, so no
-change is lost and no key is reconciled twice at once.
+change is lost and no key is reconciled twice at once. ``add_within`` coalesces a burst of changes
+into one look at most a given delay later.
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ class WorkQueue(Generic[K]):
             return
         with self._lock:
             heapq.heappush(self._later, (time.monotonic() + delay, next(self._counter), key))
+            self._lock.notify()
+
+    def add_within(self, key: K, delay: float) -> None:
+        """Look at ``key`` at most ``delay`` seconds from now, once for every change in that time: a
+        burst of changes (a model written per group of reports) costs one reconcile, not one each."""
+        with self._lock:
+            due = time.monotonic() + delay
+            soon = any(k == key and at <= due for at, _, k in self._later)
+            if soon or key in self._queued or key in self._dirty:
+                return
+            heapq.heappush(self._later, (due, next(self._counter), key))
             self._lock.notify()
 
     def _promote(self) -> float | None:

@@ -118,14 +118,14 @@ class ApiServer:
         return self.store.commit(res, "ADDED", None, obj)
 
     # ---- update
-    def _candidate(self, res: Resource, old: Obj, new: Any, sub: str | None) -> Obj:
+    def _candidate(self, res: Resource, old: Obj, new: Any, sub: str | None, fresh: bool = False) -> Obj:
         if not isinstance(new, dict):
             raise bad_request("body must be an object")
-        cand = copy.deepcopy(new)
+        cand = new if fresh else copy.deepcopy(new)  # a request's own parsed body is nobody else's
         md = cand.setdefault("metadata", {})
-        if sub == "status":
-            merged = copy.deepcopy(old)
-            merged.pop("status", None)
+        if sub == "status":  # the rest of ``old`` is shared, not copied: ``commit`` stores a deep copy
+            merged = {k: v for k, v in old.items() if k != "status"}
+            merged["metadata"] = copy.deepcopy(old["metadata"])
             if "status" in cand:
                 merged["status"] = cand["status"]
             return merged
@@ -158,14 +158,17 @@ class ApiServer:
         sub: str | None = None,
         admit: bool = True,
         user: str = ADMIN,
+        fresh: bool = False,
     ) -> Obj:
+        """Replace an object (or its ``sub``resource); ``fresh``: ``new`` was parsed for this call
+        alone (a request body), so it is changed in place rather than copied first."""
         old = self.store.get(res, namespace, name)
         if isinstance(new, dict) and (new.get("metadata") or {}).get("name", name) != name:
             raise bad_request("the name of the object does not match the name on the URL")
         wanted = (new.get("metadata") or {}).get("resourceVersion") if isinstance(new, dict) else None
         if wanted and wanted != old["metadata"]["resourceVersion"]:
             raise conflict(res.group, res.plural, name)
-        cand = self._candidate(res, old, new, sub)
+        cand = self._candidate(res, old, new, sub, fresh)
         if admit and sub is None:
             cand = await self.admit(res, "UPDATE", cand, old, user)
         cand["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]

@@ -216,7 +216,8 @@ class Handlers:
                 await api.create(res, namespace, await _json(request), user=user), status=201
             )
         if method == "PUT" and name:
-            updated = await api.update(res, namespace, name, await _json(request), sub=sub, user=user)
+            updated = await api.update(res, namespace, name, await _json(request), sub=sub, user=user,
+                                       fresh=True)
             return web.json_response(updated)
         ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip()
         if method == "PATCH" and name and ctype == "application/apply-patch+yaml" and sub is None:

@@ -92,6 +92,9 @@ def _self_signed_ca(key: ec.EllipticCurvePrivateKey) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+SIGNED_CACHE = 4096  # tokens whose signature is known good
+
+
 class Authority:
     """Signs and verifies the cluster's ServiceAccount tokens; owns the root CA certificate."""
 
@@ -101,6 +104,8 @@ class Authority:
         if not ca_path.exists():
             ca_path.write_text(_self_signed_ca(self._key))
         self.ca_pem = ca_path.read_text()
+        self._signed: dict[str, dict[str, Any]] = {}  # token -> its claims, once its signature checked
+
 
     def serving_pair(self, names: list[str], ips: list[str]) -> tuple[str, str]:
         """A TLS serving certificate for the API server signed by the root CA, and its key (PEM)."""
@@ -161,7 +166,22 @@ class Authority:
         return self._sign(claims), expires
 
     def verify(self, token: str, now: datetime.datetime) -> dict[str, Any]:
-        """The claims of a token signed by this authority and valid at ``now``; else ``TokenError``."""
+        """The claims of a token signed by this authority and valid at ``now``; else ``TokenError``.
+        A signature is checked once per token (as kube-apiserver caches token authentication); the
+        issuer and the expiry on every call."""
+        claims = self._signed.get(token)
+        if claims is None:
+            claims = self._signed_claims(token)
+            if len(self._signed) >= SIGNED_CACHE:
+                self._signed.pop(next(iter(self._signed)))
+            self._signed[token] = claims
+        if not isinstance(claims, dict) or claims.get("iss") != ISSUER:
+            raise TokenError("invalid bearer token, token issuer is not recognised")
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= now.timestamp():
+            raise TokenError("invalid bearer token, service account token has expired")
+        return claims
+
+    def _signed_claims(self, token: str) -> Any:
         parts = token.split(".")
         if len(parts) != 3:
             raise TokenError("invalid bearer token")
@@ -171,14 +191,9 @@ class Authority:
             self._key.public_key().verify(
                 signature, f"{parts[0]}.{parts[1]}".encode(), ec.ECDSA(hashes.SHA256())
             )
-            claims = json.loads(_unb64(parts[1]))
+            return json.loads(_unb64(parts[1]))
         except (InvalidSignature, ValueError) as e:
             raise TokenError("invalid bearer token, token lookup failed") from e
-        if not isinstance(claims, dict) or claims.get("iss") != ISSUER:
-            raise TokenError("invalid bearer token, token issuer is not recognised")
-        if not isinstance(claims.get("exp"), int) or claims["exp"] <= now.timestamp():
-            raise TokenError("invalid bearer token, service account token has expired")
-        return claims
 
 
 def review(authority: Authority, token: str, audiences: list[str], now: datetime.datetime) -> dict[str, Any]:

@@ -10,6 +10,7 @@ answering for it.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import multiprocessing
 import signal
@@ -61,6 +62,7 @@ def _serve_status(settings: ManagerSettings, level: str, go: Any) -> None:
                               workers=1, threads=settings.status_threads)
     app = status_app(settings)
     go.wait()
+    gc.freeze()  # what is built by now lives as long as the process: no collection walks it again
     serve(app, serving)
 
 

@@ -12,6 +12,7 @@ process starts as a follower. A webhook child that dies is restarted.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from multiprocessing.process import BaseProcess
@@ -42,6 +43,7 @@ class Manager:
             leading.label_leader(self.api, settings.install_namespace, settings.pod_name)
         registering.register(self.api, settings)
         self.controllers = Controllers(wiring.reconciler(settings)).start()
+        gc.freeze()  # modules and clients live as long as the process: collections need not walk them
         self.serve_status.set()
         threading.Thread(target=self._resync, name="resync", daemon=True).start()
 

@@ -54,3 +54,21 @@ def test_add_after_schedules_a_later_look_and_shutdown_releases_workers() -> Non
     queue.done("a")
     queue.shutdown()
     assert queue.get() is None
+
+
+def test_a_burst_of_changes_within_the_delay_is_one_look_and_a_far_later_requeue_does_not_hide_it() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add_after("a", 60.0)  # the window's end, a minute away
+    started = time.monotonic()
+    for _ in range(50):
+        queue.add_within("a", 0.1)
+    assert queue.get() == "a"
+    assert 0.08 <= time.monotonic() - started < 1.0
+    queue.done("a")
+    got: list[str | None] = []
+    thread = threading.Thread(target=lambda: got.append(queue.get()), daemon=True)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert got == []  # the 49 other changes were the same look; only the minute-away requeue is left
+    queue.shutdown()
+    thread.join(timeout=2)

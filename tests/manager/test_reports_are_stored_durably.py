@@ -133,7 +133,7 @@ def test_a_report_interrupted_before_it_is_stored_is_not_answered_and_its_retry_
     assert sum("/node-crash/" in path for path in files) == 3
 
 
-def test_groups_stored_while_the_event_hook_is_busy_are_told_in_one_call(parts: Parts) -> None:
+def test_groups_stored_close_together_or_while_the_event_hook_is_busy_are_told_together(parts: Parts) -> None:
     kube, _, store, _ = parts
     calls: list[list[str]] = []
     told = threading.Event()
@@ -147,5 +147,5 @@ def test_groups_stored_while_the_event_hook_is_busy_are_told_in_one_call(parts: 
     for node in ("hook-0", "hook-1", "hook-2", "hook-3", "hook-4", "hook-5"):
         ingest.record_data(parse_data(data(node, 1)))  # one group each: answered once stored
     assert told.wait(30)
-    assert calls[0] == ["hook-0"] and len(calls) < 6
+    assert len(calls) < 6  # gathered for NOTIFY_INTERVAL, then while the hook was busy
     assert sorted(n for call in calls for n in call) == [f"hook-{i}" for i in range(6)]
