@@ -75,7 +75,7 @@ class Store:
         if etype != "DELETED" and len(text) > self.max_object_bytes:
             raise ApiError(500, "", "etcdserver: request is too large")
         self.rv += 1
-        stored = json.loads(text)
+        stored: Obj = json.loads(text)
         stored["metadata"]["resourceVersion"] = str(self.rv)
         stored.setdefault("apiVersion", res.group_version)
         stored.setdefault("kind", res.kind)
