@@ -46,11 +46,11 @@ def ns(kube: Kube) -> str:
 def forward(kube: Kube, ns: str) -> Iterator[Any]:
     procs: list[subprocess.Popen[str]] = []
 
-    def start(remote: int) -> tuple[int, subprocess.Popen[str]]:
+    def start(remote: int, pod: str = "pod/web") -> tuple[int, subprocess.Popen[str]]:
         local = _free_port()
         env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
         proc = subprocess.Popen(
-            ["kubectl", "port-forward", "-n", ns, "pod/web", f"{local}:{remote}"],
+            ["kubectl", "port-forward", "-n", ns, pod, f"{local}:{remote}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -114,7 +114,7 @@ def test_the_kubernetes_clients_portforward_reaches_the_pod(kube: Kube, ns: str)
     assert "dial tcp" in str(forwarded.error(81)) and "connection refused" in str(forwarded.error(81))
 
 
-def test_port_forward_reaches_a_server_on_the_pods_loopback(kube: Kube, ns: str) -> None:
+def test_port_forward_reaches_a_server_on_the_pods_loopback(kube: Kube, ns: str, forward: Any) -> None:
     server = ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory", "/etc"]
     spec = {"containers": [{"name": "c", "image": "python:3", "command": server}]}
     kube.core.create_namespaced_pod(ns, {"metadata": {"name": "loopback"}, "spec": spec})
@@ -123,22 +123,9 @@ def test_port_forward_reaches_a_server_on_the_pods_loopback(kube: Kube, ns: str)
     )
     with pytest.raises(OSError):
         socket.create_connection((pod.status.pod_ip, 8000), timeout=5).close()
-    local = _free_port()
-    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
-    proc = subprocess.Popen(
-        ["kubectl", "port-forward", "-n", ns, "loopback", f"{local}:8000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None and "Forwarding from" in proc.stdout.readline()
-        body = eventually(lambda: _get(f"http://127.0.0.1:{local}/os-release"), 30)
-        assert b"Debian GNU/Linux" in body
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    local, _proc = forward(8000, "loopback")
+    body = eventually(lambda: _get(f"http://127.0.0.1:{local}/os-release"), 30)
+    assert b"Debian GNU/Linux" in body
 
 
 def _get(url: str) -> bytes | None:
