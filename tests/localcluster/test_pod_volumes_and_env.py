@@ -117,18 +117,22 @@ def test_every_pod_gets_the_service_account_volume_unless_it_opts_out(kube: Kube
     assert "No such file" in _exec(kube, ns, "optout", f"ls {SA} 2>&1", check=False)
 
 
-def test_a_configmap_change_reaches_the_mounted_file(kube: Kube, ns: str) -> None:
-    kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "live"}, "data": {"k": "v1"}})
-    vol = {"name": "live", "configMap": {"name": "live"}}
+def _create_pod_mounting_configmap(kube: Kube, ns: str, pod: str, configmap: str, path: str) -> None:
+    """A sleeping pod with ConfigMap ``configmap`` mounted at ``path`` (volume named like it)."""
+    vol = {"name": configmap, "configMap": {"name": configmap}}
     c = {
         "name": "c",
         "image": "debian:10",
         "command": SLEEP,
-        "volumeMounts": [{"name": "live", "mountPath": "/live"}],
+        "volumeMounts": [{"name": configmap, "mountPath": path}],
     }
-    kube.core.create_namespaced_pod(
-        ns, {"metadata": {"name": "watcher"}, "spec": {"volumes": [vol], "containers": [c]}}
-    )
+    spec = {"volumes": [vol], "containers": [c]}
+    kube.core.create_namespaced_pod(ns, {"metadata": {"name": pod}, "spec": spec})
+
+
+def test_a_configmap_change_reaches_the_mounted_file(kube: Kube, ns: str) -> None:
+    kube.core.create_namespaced_config_map(ns, {"metadata": {"name": "live"}, "data": {"k": "v1"}})
+    _create_pod_mounting_configmap(kube, ns, "watcher", "live", "/live")
     running_pod(kube, ns, "watcher")
     assert _exec(kube, ns, "watcher", "cat /live/k") == "v1"
     kube.core.patch_namespaced_config_map("live", ns, {"data": {"k": "v2", "new": "n"}})
@@ -138,16 +142,7 @@ def test_a_configmap_change_reaches_the_mounted_file(kube: Kube, ns: str) -> Non
 
 
 def test_a_missing_configmap_holds_the_pod_with_failed_mount_until_it_exists(kube: Kube, ns: str) -> None:
-    vol = {"name": "later", "configMap": {"name": "later"}}
-    c = {
-        "name": "c",
-        "image": "debian:10",
-        "command": SLEEP,
-        "volumeMounts": [{"name": "later", "mountPath": "/l"}],
-    }
-    kube.core.create_namespaced_pod(
-        ns, {"metadata": {"name": "waits"}, "spec": {"volumes": [vol], "containers": [c]}}
-    )
+    _create_pod_mounting_configmap(kube, ns, "waits", "later", "/l")
 
     def described_pod() -> str | None:
         out = kube.kubectl("describe", "pod", "-n", ns, "waits")
