@@ -4,17 +4,21 @@ Reports for one profile are written in groups (group commit): the first caller f
 a writer thread (a greenlet under gevent). It lets the oldest waiting report gather company for
 ``GATHER_SECONDS`` (a model write costs the same for one report or fifty), takes every report
 waiting for that profile, merges them into the model in one union (``reports.merge_reports``),
-stores it (``ModelStore``: CRDInternal or LocalDisk) and then its status (reported nodes of this
-window), retrying on conflicts, wakes every caller of the group with the outcome, and goes on with
-the reports that arrived meanwhile (no caller waits for groups other than its own). The last stored
-model is kept and written back with its resourceVersion, so a model someone else changed meanwhile
-(the controller finishing it, an import) is a conflict and is read again. A crash between store and
-answer makes the agent retry; merging is idempotent, so nothing is lost and nothing is counted
-twice. Events about stored reports are told off the write path, gathered for ``NOTIFY_INTERVAL``.
+stores it in one write (``ModelStore``: CRDInternal or LocalDisk; the object's ``reports`` name the
+nodes counted in this window, so data and count are stored together; the controller mirrors them
+into the status once the reports are quiet), retrying on conflicts, wakes every caller of the group
+with the outcome, and goes on with the reports that arrived meanwhile (no caller waits for groups
+other than its own). The last stored model (and its data as the generator's union, so the next group
+merges without reading it again) is kept and written back with its resourceVersion, so a model
+someone else changed meanwhile (the controller finishing it, an import) is a conflict and is read
+again. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
+lost and nothing is counted twice. Events about stored reports are told off the write path, gathered
+for ``NOTIFY_INTERVAL``.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import queue
@@ -29,9 +33,10 @@ from kubernetes.client.exceptions import ApiException
 from api.names import ARMOR_PROFILE_MODELS, ARMOR_PROFILES
 from controller.kube import Cluster
 from controller.modelstore import ModelStore
-from controller.reports import Report, add_violations, load_status, merge_reports
+from controller.reports import Report, add_violations, load_status, merge_reports, union_of
 from controller.timings import MERGE_SECONDS
 from controller.windows import window_id
+from generator.union import Union
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 8
@@ -64,6 +69,7 @@ class Ingestor:
         self._stored: queue.Queue[list[Report]] = queue.Queue(maxsize=10000)
         self._notifier_pid = 0  # the thread is started in the serving process (after a fork)
         self._models: dict[tuple[str, str], dict[str, Any]] = {}  # last stored, written under _writing
+        self._unions: dict[tuple[str, str], Union] = {}  # its data as a union, extended by the next merge
         self._windows: dict[tuple[str, str], tuple[str, float]] = {}
 
     def _profile(self, report: Report) -> dict[str, Any]:
@@ -192,22 +198,22 @@ class Ingestor:
         for _ in range(CONFLICT_RETRIES):
             started = time.perf_counter()
             window = self._window(first)
-            current = self._models.pop(key, None) or self.models.load(first.namespace, first.profile)
+            current, union = self._models.pop(key, None), self._unions.pop(key, None)
+            if current is None or union is None:
+                current = self.models.load(first.namespace, first.profile)
+                union = union_of(current)
             with MERGE_SECONDS.time():
-                model = merge_reports(current, reports, window)
+                model = merge_reports(current, reports, window, datetime.datetime.now(datetime.UTC), union)
             merged = time.perf_counter()
             try:
                 stored = self.models.save(model)
-                saved = time.perf_counter()
-                stored["status"] = model["status"]
-                after = self.cluster.replace_status(ARMOR_PROFILE_MODELS, stored)
             except ApiException as error:
                 if error.status != 409:
                     raise
                 continue
-            self._models[key] = {**after, "data": model["data"], "storageType": stored.get("storageType")}
-            log.info("Stored node reports profile=%s/%s reports=%d merge=%.3fs model=%.3fs status=%.3fs "
-                     "nodes=%s", first.namespace, first.profile, len(reports), merged - started,
-                     saved - merged, time.perf_counter() - saved, ",".join(r.node for r in reports))
+            self._models[key], self._unions[key] = {**stored, "data": model["data"]}, union
+            log.info("Stored node reports profile=%s/%s reports=%d merge=%.3fs model=%.3fs nodes=%s",
+                     first.namespace, first.profile, len(reports), merged - started,
+                     time.perf_counter() - merged, ",".join(r.node for r in reports))
             return stored
         raise RuntimeError("too many conflicts writing the ArmorProfileModel")

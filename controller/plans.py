@@ -53,6 +53,7 @@ class Plan:
     roll: Roll = ""
     roll_target: Mapping[str, Any] = field(default_factory=dict)
     complete_model: bool = False
+    model_status: dict[str, Any] | None = None  # the model's status showing its window's reports
     status: dict[str, Any] | None = None
     events: tuple[tuple[str, str, str], ...] = ()
     requeue_after: float | None = None
@@ -220,5 +221,12 @@ def _plan_existing(
     end = windows.window_end({**profile, "spec": desired_spec})
     if policy.modeling and end is not None and not closed:
         requeue = max((end - observed.now).total_seconds(), 0.0) + 0.2
-    return Plan(profile_spec=new_spec, complete_model=complete_model, status=status,
-                events=_events(observed.policy or {}, status, verdict.failure), requeue_after=requeue)
+    model_status = windows.reports_status(observed.model, profile) if policy.modeling else None
+    settled = windows.reports_settled(observed.model, profile)
+    if model_status is not None and not complete_model and settled is not None and observed.now < settled:
+        model_status = None  # mirrored once the reports are quiet: the status write would race them
+        wait = (settled - observed.now).total_seconds() + 0.05
+        requeue = wait if requeue is None else min(requeue, wait)
+    return Plan(profile_spec=new_spec, complete_model=complete_model, model_status=model_status,
+                status=status, events=_events(observed.policy or {}, status, verdict.failure),
+                requeue_after=requeue)

@@ -68,7 +68,13 @@ class PolicyReconciler:
         if steps.roll and created:  # a profile that already existed has rolled its workloads before
             self._roll(observed, steps)
         if steps.complete_model and observed.model is not None and observed.profile is not None:
-            self._complete(observed.model, observed.profile["metadata"]["name"])
+            model = dict(observed.model)
+            if steps.model_status is not None:
+                model["status"] = steps.model_status
+            self._complete(model, observed.profile["metadata"]["name"])
+        elif steps.model_status is not None and observed.model is not None:  # its data is not sent
+            self.cluster.replace_status(ARMOR_PROFILE_MODELS,
+                                        {**observed.model, "data": {}, "status": steps.model_status})
         if steps.release_profile and observed.profile is not None:
             meta = observed.profile["metadata"]
             self.cluster.release_profile(meta["namespace"], meta["name"])

@@ -2,8 +2,9 @@
 
 ``ProfileStatus`` (``POST /apis/v1/status``) says whether a node loaded an ArmorProfile;
 ``BehaviorData`` (``POST /apis/v1/data``) carries a node's recording (upstream spec §3.8, §4.9).
-``merge_report`` unions the recording into the ArmorProfileModel with the generator's merge and
-counts the node once per window (the ArmorProfile's uid): a node that reports twice is counted once.
+``merge_report`` unions the recording into the ArmorProfileModel with the generator's union and
+counts the node once per window (the ArmorProfile's uid) in the model's ``reports``: a node that
+reports twice is counted once.
 ``Violations`` (``POST /apis/v1/violations``, ours) lists syscalls an enforcing profile with
 ``allowViolations`` would have denied; ``add_violations`` keeps them, once per node, pod, container
 and syscall, in the model's ``status.violations`` (at most ``MAX_VIOLATIONS``, the rest counted).
@@ -11,6 +12,7 @@ and syscall, in the model's ``status.violations`` (at most ``MAX_VIOLATIONS``, t
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +20,8 @@ from typing import Any
 from api.names import API_VERSION, ARMOR_PROFILE_MODEL, CRD_INTERNAL
 from api.types import mapping
 from generator.codec import from_data, to_data
-from generator.merge import merge
 from generator.models import BehaviorModel
+from generator.union import Union
 
 REQUIRED = ("namespace", "armorProfile", "nodeName", "status")
 _MODEL_KEYS = ("dynamicResult", "coverage", "provenance", "execSessionOnly")
@@ -115,35 +117,53 @@ def new_model(namespace: str, name: str) -> dict[str, Any]:
             "storageType": CRD_INTERNAL, "data": {}, "status": {"ready": False}}
 
 
-def window_status(model: Mapping[str, Any], window: str) -> dict[str, Any]:
-    """The model's status for ``window``: kept when it is the same window, else a fresh one."""
-    status = dict(mapping(model.get("status")))
-    if status.get("window") == window:
-        return status
-    return {"window": window, "reportedNodes": [], "failedNodes": {}, "completedNumber": 0,
-            "ready": False, "conditions": []}
+def window_reports(model: Mapping[str, Any], window: str) -> dict[str, Any]:
+    """The model's record of the nodes that reported in ``window`` (a fresh one for another window).
+
+    The record is the object's own top-level ``reports``, not its status: it is written in the same
+    request as the data it counts (one write per group of reports), and it cannot be observed again
+    from the world, so it is not status in the Kubernetes sense. The controller mirrors it into
+    ``status.reportedNodes``, ``failedNodes`` and ``completedNumber`` for users."""
+    record = dict(mapping(model.get("reports")))
+    if record.get("window") == window:
+        return record
+    return {"window": window, "reportedNodes": [], "failedNodes": {}}
 
 
-def merge_reports(model: Mapping[str, Any] | None, reports: Sequence[Report], window: str) -> dict[str, Any]:
+def union_of(model: Mapping[str, Any] | None) -> Union:
+    """The model's data as the generator's union, ready to take more recordings."""
+    union, data = Union(), mapping(mapping(model).get("data"))
+    if data:
+        union.add_model(from_data(data))
+    return union
+
+
+def merge_reports(model: Mapping[str, Any] | None, reports: Sequence[Report], window: str,
+                  now: datetime.datetime | None = None, union: Union | None = None) -> dict[str, Any]:
     """The model with every report merged in (one union, not one per report) and each node counted
-    once for ``window``; the same as folding ``merge_report`` over ``reports``."""
+    once for ``window`` in its ``reports`` (``updated``: ``now``, when given); the same as folding
+    ``merge_report`` over ``reports``. ``union``, when given, already holds the model's data (the
+    caller kept it from the last merge, which saves reading the model again); it is extended."""
     first = reports[0]
     result = dict(model or new_model(first.namespace, first.profile))
     data = mapping(result.get("data"))
     recordings = [r.model for r in reports if r.model is not None]
     if recordings:
-        merged = merge(from_data(data), *recordings) if data else merge(*recordings)
-        result["data"] = {**dict(data), **to_data(merged)}
-    status = window_status(result, window)
-    reported = set(status.get("reportedNodes") or [])
-    failed = dict(status.get("failedNodes") or {})
+        union = union_of(result) if union is None else union
+        for recording in recordings:
+            union.add_model(recording)
+        result["data"] = {**dict(data), **to_data(union.build())}
+    record = window_reports(result, window)
+    reported = set(record.get("reportedNodes") or [])
+    failed = dict(record.get("failedNodes") or {})
     for report in reports:
         if report.succeeded:
             reported.add(report.node)
         else:
             failed[report.node] = report.message
-    status.update(reportedNodes=sorted(reported), failedNodes=failed, completedNumber=len(reported))
-    result["status"] = status
+    result["reports"] = {"window": window, "reportedNodes": sorted(reported), "failedNodes": failed}
+    if now is not None:
+        result["reports"]["updated"] = now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return result
 
 

@@ -2,8 +2,10 @@
 
 The window opens at the ArmorProfile's ``creationTimestamp`` and closes ``duration`` minutes later
 (upstream spec §3.4); patching the duration to 1 closes it as soon as a minute has passed since the
-ArmorProfile was made. A model belongs to a window through ``status.window`` (the ArmorProfile's
-uid): reports from an older window do not count toward a new one. Pure functions over dicts.
+ArmorProfile was made. A model's reported nodes belong to a window through ``reports.window``, its
+completion through ``status.window`` (both the ArmorProfile's uid): reports from an older window do
+not count toward a new one. ``reports_status`` is the status that mirrors the window's reports for
+users. Pure functions over dicts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 from api.conditions import FALSE, READY, REASON_ERROR, find
 from api.types import mapping
+
+REPORTS_QUIET = datetime.timedelta(seconds=1)  # a burst of reports is mirrored into the status after it
 
 
 def parse_time(text: object) -> datetime.datetime | None:
@@ -55,9 +59,39 @@ def model_status(model: Mapping[str, Any] | None, profile: Mapping[str, Any]) ->
     return status if status.get("window") == window_id(profile) and window_id(profile) else {}
 
 
+def window_reports(model: Mapping[str, Any] | None, profile: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The model's ``reports`` for this profile's window (empty when they belong to another)."""
+    record = mapping((model or {}).get("reports"))
+    return record if record.get("window") == window_id(profile) and window_id(profile) else {}
+
+
 def reported_nodes(model: Mapping[str, Any] | None, profile: Mapping[str, Any]) -> list[str]:
-    nodes = model_status(model, profile).get("reportedNodes")
+    nodes = window_reports(model, profile).get("reportedNodes")
     return [n for n in nodes if isinstance(n, str)] if isinstance(nodes, list) else []
+
+
+def reports_settled(model: Mapping[str, Any] | None, profile: Mapping[str, Any]) -> datetime.datetime | None:
+    """When this window's reports will have been quiet for ``REPORTS_QUIET``: the time from which
+    their mirror in the status may be written without racing the next group of reports (None: no
+    time recorded)."""
+    updated = parse_time(window_reports(model, profile).get("updated"))
+    return None if updated is None else updated + REPORTS_QUIET
+
+
+def reports_status(model: Mapping[str, Any] | None, profile: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The model's status showing this window's reported and failed nodes, or None when it already
+    does (or nothing was reported in this window)."""
+    record = window_reports(model, profile)
+    if not record:
+        return None
+    status = dict(model_status(model, profile)) or {"window": window_id(profile), "ready": False,
+                                                    "conditions": []}
+    nodes = reported_nodes(model, profile)
+    failed = mapping(record.get("failedNodes"))
+    shown = {"reportedNodes": nodes, "failedNodes": dict(failed), "completedNumber": len(nodes)}
+    if all(status.get(key) == value for key, value in shown.items()):
+        return None
+    return {**status, **shown}
 
 
 def model_ready(model: Mapping[str, Any] | None, profile: Mapping[str, Any]) -> bool:

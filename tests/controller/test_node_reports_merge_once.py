@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from controller.completion import completed
-from controller.reports import BadReport, load_status, merge_report, merge_reports, parse_data, parse_status
+from controller.reports import (
+    BadReport,
+    load_status,
+    merge_report,
+    merge_reports,
+    parse_data,
+    parse_status,
+    union_of,
+)
 from generator.checking import ParserCheck
 
 NAME = "varmor-cluster-varmor-demo-4"
@@ -30,7 +38,7 @@ def test_two_nodes_merge_into_one_model_and_a_repeat_counts_once() -> None:
     two = merge_report(one, parse_data(body("node-2", ["/usr/bin/unshare"], ["write"])), "w1")
     again = merge_report(two, parse_data(body("node-2", ["/usr/bin/unshare"], ["write"])), "w1")
     assert again == two
-    assert two["status"]["reportedNodes"] == ["node-1", "node-2"] and two["status"]["completedNumber"] == 2
+    assert two["reports"] == {"window": "w1", "reportedNodes": ["node-1", "node-2"], "failedNodes": {}}
     dynamic = two["data"]["dynamicResult"]
     assert dynamic["apparmor"]["executions"] == ["/usr/bin/id", "/usr/bin/unshare"]
     assert dynamic["seccomp"]["syscalls"] == ["read", "unshare", "write"]
@@ -40,7 +48,7 @@ def test_two_nodes_merge_into_one_model_and_a_repeat_counts_once() -> None:
 def test_a_new_window_keeps_the_data_but_counts_nodes_afresh() -> None:
     old = merge_report(None, parse_data(body("node-1", ["/usr/bin/id"], ["read"])), "w1")
     new = merge_report(old, parse_data(body("node-2", ["/usr/bin/env"], ["read"])), "w2")
-    assert new["status"]["window"] == "w2" and new["status"]["reportedNodes"] == ["node-2"]
+    assert new["reports"]["window"] == "w2" and new["reports"]["reportedNodes"] == ["node-2"]
     assert new["data"]["dynamicResult"]["apparmor"]["executions"] == ["/usr/bin/id", "/usr/bin/env"]
 
 
@@ -104,4 +112,16 @@ def test_a_group_of_reports_merges_like_one_report_after_the_other() -> None:
         one_by_one = merge_report(one_by_one, report, "w1")
     grouped = merge_reports(merge_report(None, reports[0], "w1"), reports[1:], "w1")
     assert grouped == one_by_one
-    assert grouped["status"]["reportedNodes"] == ["node-0", "node-1", "node-2", "node-3"]
+    assert grouped["reports"]["reportedNodes"] == ["node-0", "node-1", "node-2", "node-3"]
+
+
+def test_a_union_kept_from_the_last_merge_gives_the_model_that_reading_it_again_gives() -> None:
+    reports = [parse_data(body(f"node-{i}", [f"/usr/bin/tool{i}"], ["read", f"sys{i}"],
+                               coverage={"nodes": [{"node": f"node-{i}", "lostEvents": i}]})) for i in range(5)]
+    kept = union_of(None)
+    first = merge_reports(None, reports[:2], "w1", union=kept)
+    second = merge_reports(first, reports[2:4], "w1", union=kept)
+    third = merge_reports(second, reports[4:], "w1", union=kept)
+    assert second == merge_reports(first, reports[2:4], "w1")
+    assert third == merge_reports(merge_reports(first, reports[2:4], "w1"), reports[4:], "w1")
+    assert third["data"]["dynamicResult"]["apparmor"]["executions"] == [f"/usr/bin/tool{i}" for i in range(5)]

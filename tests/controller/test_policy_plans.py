@@ -132,7 +132,9 @@ def model(window: str, nodes: list[str], ready: bool = False, error: str = "") -
     conditions = [{"type": "Ready", "status": "False", "reason": "Error", "message": error,
                    "lastTransitionTime": "2026-01-01T12:00:00Z"}] if error else []
     return {"metadata": {"name": NAME, "namespace": "varmor"}, "data": {},
-            "status": {"window": window, "reportedNodes": nodes, "ready": ready, "conditions": conditions}}
+            "reports": {"window": window, "reportedNodes": nodes, "failedNodes": {}},
+            "status": {"window": window, "reportedNodes": nodes, "failedNodes": {},
+                       "completedNumber": len(nodes), "ready": ready, "conditions": conditions}}
 
 
 def closed_world(policy: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +151,35 @@ def test_the_model_is_finished_only_when_every_agent_reported_in_this_window() -
     assert not plan(observed(policy, profile, model("old-window", ["node-1", "node-2"]), later),
                     OPTIONS).complete_model
     assert plan(observed(policy, profile, model("ap-1", ["node-1", "node-2"]), later), OPTIONS).complete_model
+
+
+def test_reported_nodes_are_mirrored_into_the_models_status_once_the_reports_are_quiet() -> None:
+    policy, later = vcpol(), T0 + datetime.timedelta(minutes=4)
+    profile = closed_world(policy)
+    stored = model("ap-1", ["node-1"])
+    stored["status"] = {"window": "old", "ready": True, "reportedNodes": ["node-9"]}  # a past window's
+    stored["reports"]["updated"] = "2026-01-01T12:03:59.500000Z"  # a group of reports 0.5 s ago
+    burst = plan(observed(policy, profile, stored, later), OPTIONS)
+    assert burst.model_status is None and burst.requeue_after is not None
+    assert 0.5 <= burst.requeue_after <= 0.6
+    quiet = plan(observed(policy, profile, stored, later + datetime.timedelta(seconds=1)), OPTIONS)
+    assert quiet.model_status == {"window": "ap-1", "ready": False, "conditions": [],
+                                  "reportedNodes": ["node-1"], "failedNodes": {}, "completedNumber": 1}
+    mirrored = {**stored, "status": quiet.model_status}
+    again = plan(observed(policy, profile, mirrored, later + datetime.timedelta(seconds=2)), OPTIONS)
+    assert again.model_status is None
+
+
+def test_the_last_report_completes_the_model_with_its_mirror_at_once() -> None:
+    policy, later = vcpol(), T0 + datetime.timedelta(minutes=4)
+    profile = closed_world(policy)
+    stored = model("ap-1", ["node-1", "node-2"])
+    stored["status"] = {"window": "ap-1", "ready": False, "reportedNodes": ["node-1"], "completedNumber": 1}
+    stored["reports"]["updated"] = "2026-01-01T12:04:00Z"  # just now
+    steps = plan(observed(policy, profile, stored, later), OPTIONS)
+    assert steps.complete_model
+    assert steps.model_status is not None and steps.model_status["reportedNodes"] == ["node-1", "node-2"]
+    assert steps.model_status["completedNumber"] == 2
 
 
 def test_a_finished_model_completes_the_policy_and_a_failed_render_is_an_error() -> None:

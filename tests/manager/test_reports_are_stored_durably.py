@@ -61,7 +61,7 @@ def test_concurrent_nodes_are_each_counted_once(parts: Parts) -> None:
     assert errors == []
     model = store.load("demo", NAME)
     assert model is not None
-    assert model["status"]["reportedNodes"] == sorted(nodes) and model["status"]["completedNumber"] == 24
+    assert model["reports"]["reportedNodes"] == sorted(nodes)
     paths = {f["path"] for f in model["data"]["dynamicResult"]["apparmor"]["files"]}
     assert len(paths) == 48
 
@@ -80,7 +80,7 @@ def test_a_model_too_large_for_one_object_moves_to_local_disk(
     stored = kube.custom.get_namespaced_custom_object(
         "crd.varmor.org", "v1beta1", "demo", "armorprofilemodels", NAME)
     assert stored["storageType"] == "LocalDisk" and stored["data"] == {}
-    assert "node-big" in stored["status"]["reportedNodes"]
+    assert "node-big" in stored["reports"]["reportedNodes"]
     assert stat.S_IMODE((directory / NAME).stat().st_mode) == 0o600
     exported = ModelExports(store).export("demo", NAME)
     assert exported is not None
@@ -103,32 +103,33 @@ class CrashingStore(ModelStore):
         return super().save(obj)
 
 
-class CrashingCluster(Cluster):
-    """The manager dies after the model's data is written but before its status (failing once)."""
+class CrashingAfterStore(CrashingStore):
+    """The manager dies after the model is written but before the report is answered (once)."""
 
-    crashes = 1
+    after = 1
 
-    def replace_status(self, plural: str, obj: Any) -> dict[str, Any]:
-        if plural == "armorprofilemodels" and self.crashes:
-            self.crashes -= 1
-            raise ConnectionError("the manager was killed between the data and the status")
-        return super().replace_status(plural, obj)
+    def save(self, obj: Any) -> dict[str, Any]:
+        stored = super().save(obj)
+        if self.after:
+            self.after -= 1
+            raise ConnectionError("the manager was killed between the write and the answer")
+        return stored
 
 
 def test_a_report_interrupted_before_it_is_stored_is_not_answered_and_its_retry_counts_once(
     parts: Parts,
 ) -> None:
     kube, _, _, directory = parts
-    cluster = CrashingCluster(kube.api, "varmor")
-    flaky = Ingestor(cluster, CrashingStore(cluster, directory))
+    cluster = Cluster(kube.api, "varmor")
+    flaky = Ingestor(cluster, CrashingAfterStore(cluster, directory))
     report = parse_data(data("node-crash", 3))
-    for _ in range(2):  # crash before the write, then between data and status: neither is answered
+    for _ in range(2):  # crash before the write, then after it: neither is answered
         with pytest.raises(ConnectionError):
             flaky.record_data(report)
     flaky.record_data(report)  # the agent's retry
     model = ModelStore(Cluster(kube.api, "varmor"), directory).load("demo", NAME)
     assert model is not None
-    assert model["status"]["reportedNodes"].count("node-crash") == 1
+    assert model["reports"]["reportedNodes"].count("node-crash") == 1
     files = [f["path"] for f in model["data"]["dynamicResult"]["apparmor"]["files"]]
     assert sum("/node-crash/" in path for path in files) == 3
 
