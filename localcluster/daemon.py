@@ -18,6 +18,7 @@ import time
 
 from localcluster.cluster import Cluster, Settings
 from localcluster.kubeconfig import write_kubeconfig
+from localcluster.pauses import keep_collections_short
 
 
 def paths(state_dir: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -36,6 +37,7 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     url = await cluster.start()
+    keep_collections_short()
     try:
         write_kubeconfig(files["kubeconfig"], url)
         files["pid"].write_text(f"{os.getpid()}\n")
