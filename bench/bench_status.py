@@ -392,9 +392,11 @@ def _remains(results: Results) -> str:
             f"connection and the HTTP handling are about the paced `/healthz`'s "
             f"{ms('paced health', service):.2f} ms; the rest is the report's TokenReview and its share of "
             f"the grouped model writes, which the API server pays too ({ms('paced', api):.2f} ms per "
-            "report): the model is written whole (object and status) for every group of reports and grows "
-            "to 95 KB with 1,000 nodes of one own file each, so a write, and the latency, grows along the "
-            "spread.")
+            "report): the model is written whole, in one write that also names the nodes counted, for every "
+            "group of reports, and grows to 95 KB with 1,000 nodes of one own file each, so a write, and "
+            "the latency, grows along the spread. The local cluster's API server freezes what its full "
+            "garbage collections leave alive (`localcluster/pauses.py`): before, full collections walking "
+            "the stored objects and the watch history stopped it for 60-120 ms several times during the run.")
 
 
 def main() -> str:
