@@ -13,7 +13,8 @@ merges without reading it again) is kept and written back with its resourceVersi
 someone else changed meanwhile (the controller finishing it, an import) is a conflict and is read
 again. A crash between store and answer makes the agent retry; merging is idempotent, so nothing is
 lost and nothing is counted twice. Events about stored reports are told off the write path, gathered
-for ``NOTIFY_INTERVAL``.
+for ``NOTIFY_INTERVAL``. Load reports (``record_status``: every agent sends one when a profile
+appears) are grouped the same way per ArmorProfile, one status write per group.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ GATHER_SECONDS = 0.02  # the least a report waits for others to share its model 
 NOTIFY_INTERVAL = 0.5  # seconds the Events of stored reports gather
 
 
+DATA, STATUS = "data", "status"  # what a writer stores: models, or ArmorProfile statuses
+Key = tuple[str, str, str]  # (DATA or STATUS, namespace, profile): one writer each
+
+
 class UnknownProfile(LookupError):
     """The report names an ArmorProfile that does not exist (answered 404)."""
 
@@ -64,8 +69,8 @@ class Ingestor:
         self.models = models
         self.on_stored = on_stored
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, str], list[_Waiter]] = {}
-        self._writing: set[tuple[str, str]] = set()
+        self._pending: dict[Key, list[_Waiter]] = {}
+        self._writing: set[Key] = set()
         self._stored: queue.Queue[list[Report]] = queue.Queue(maxsize=10000)
         self._notifier_pid = 0  # the thread is started in the serving process (after a fork)
         self._models: dict[tuple[str, str], dict[str, Any]] = {}  # last stored, written under _writing
@@ -79,12 +84,18 @@ class Ingestor:
         return profile
 
     def record_status(self, report: Report) -> None:
-        """A node's load report, on the ArmorProfile's status (idempotent per node)."""
+        """A node's load report, on the ArmorProfile's status (idempotent per node); returns once it is
+        stored. Every agent reports when a profile appears, so the reports waiting for one profile
+        share one write, like data."""
+        self._stored_with_others((STATUS, report.namespace, report.profile), report)
+
+    def _write_status(self, first: Report, reports: list[Report]) -> None:
         for _ in range(CONFLICT_RETRIES):
-            profile = self._profile(report)
+            profile = self._profile(first)
+            for report in reports:
+                profile = {**profile, "status": load_status(profile, report)}
             try:
-                status = load_status(profile, report)
-                self.cluster.replace_status(ARMOR_PROFILES, {**profile, "status": status})
+                self.cluster.replace_status(ARMOR_PROFILES, profile)
                 return
             except ApiException as error:
                 if error.status != 409:
@@ -110,19 +121,23 @@ class Ingestor:
 
     def record_data(self, report: Report) -> None:
         """Merge a node's data into the model; returns once it is stored (raises otherwise)."""
-        key, waiter = (report.namespace, report.profile), _Waiter(report)
+        self._stored_with_others((DATA, report.namespace, report.profile), report)
+
+    def _stored_with_others(self, key: Key, report: Report) -> None:
+        """Queue the report for its writer (started when there is none) and wait for its group."""
+        waiter = _Waiter(report)
         with self._lock:
             self._pending.setdefault(key, []).append(waiter)
             start = key not in self._writing
             if start:
                 self._writing.add(key)
         if start:  # the writer is its own thread: no caller's answer waits for other callers' groups
-            threading.Thread(target=self._drain, args=(key,), name="model-writer", daemon=True).start()
+            threading.Thread(target=self._drain, args=(key,), name="report-writer", daemon=True).start()
         waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
 
-    def _drain(self, key: tuple[str, str]) -> None:
+    def _drain(self, key: Key) -> None:
         while True:
             self._gather(key)
             with self._lock:
@@ -132,21 +147,22 @@ class Ingestor:
                     return
             stored = False
             try:
-                self._write(group[0].report, [w.report for w in group])
+                write = self._write if key[0] == DATA else self._write_status
+                write(group[0].report, [w.report for w in group])
                 stored = True
             except BaseException as error:
                 for waiter in group:
                     waiter.error = error
             for waiter in group:
                 waiter.done.set()
-            if stored and self.on_stored is not None:
+            if stored and key[0] == DATA and self.on_stored is not None:
                 self._start_notifier()
                 try:
                     self._stored.put_nowait([w.report for w in group])
                 except queue.Full:
                     log.warning("Dropped a stored-reports notification (queue full)")
 
-    def _gather(self, key: tuple[str, str]) -> None:
+    def _gather(self, key: Key) -> None:
         """Let the oldest waiting report be ``GATHER_SECONDS`` old before writing: the reports that
         arrive meanwhile share its write (a model write costs the same for one report or fifty)."""
         with self._lock:

@@ -16,7 +16,7 @@ from controller.exports import ModelExports
 from controller.ingesting import Ingestor, UnknownProfile
 from controller.kube import Cluster
 from controller.modelstore import ModelStore
-from controller.reports import parse_data
+from controller.reports import parse_data, parse_status
 from tests.localcluster.support import Kube
 from tests.manager.support import local_cluster
 
@@ -89,6 +89,44 @@ def test_a_model_too_large_for_one_object_moves_to_local_disk(
     again = store.load("demo", NAME)
     assert again is not None and again["storageType"] == "LocalDisk"
     assert len(again["data"]["dynamicResult"]["apparmor"]["files"]) == 12000 + 49
+
+
+class CountingCluster(Cluster):
+    """Counts the ArmorProfile status writes (a spy on our own port)."""
+
+    writes = 0
+
+    def replace_status(self, plural: str, obj: Any) -> dict[str, Any]:
+        if plural == "armorprofiles":
+            self.writes += 1
+        return super().replace_status(plural, obj)
+
+
+def test_load_reports_sent_at_once_are_all_stored_in_fewer_writes(parts: Parts) -> None:
+    kube, _, _, directory = parts
+    cluster = CountingCluster(kube.api, "varmor")
+    ingest = Ingestor(cluster, ModelStore(cluster, directory))
+    nodes = [f"node-{i:02d}" for i in range(40)]
+    errors: list[BaseException] = []
+
+    def send(node: str, ok: bool) -> None:
+        body = {"namespace": "demo", "armorProfile": NAME, "nodeName": node,
+                "status": "succeeded" if ok else "failed", "message": "" if ok else "no AppArmor"}
+        try:
+            ingest.record_status(parse_status(body))
+        except BaseException as error:
+            errors.append(error)
+    threads = [threading.Thread(target=send, args=(n, n != "node-07")) for n in nodes + nodes[:5]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    status = kube.custom.get_namespaced_custom_object(
+        "crd.varmor.org", "v1beta1", "demo", "armorprofiles", NAME)["status"]
+    assert status["loadedNodes"] == [n for n in nodes if n != "node-07"]
+    assert status["failedNodes"] == {"node-07": "no AppArmor"} and status["currentNumberLoaded"] == 39
+    assert 1 <= cluster.writes < len(threads)  # groups, not one write (and conflicts) per report
 
 
 class CrashingStore(ModelStore):
