@@ -11,6 +11,9 @@ their windows have closed, then measures two runs of 1,000 simulated nodes POSTi
   report per window, so no kept-alive connection), open-loop (a sender never waits for another's
   answer: every report gets its own thread at its time, in four client processes). Baseline in the
   same run: ``GET /healthz`` on the same schedule, also one fresh TLS connection each;
+- **load reports at once** (no target claimed): every node POSTs ``/apis/v1/status`` for the first
+  policy's profile at the same moment, as agents do when a profile appears (fresh TLS connection and
+  own token each); then the ArmorProfile's status must list every node;
 - **capacity** (no target claimed): the same 1,000 reports to the second policy, closed-loop over
   32 kept-alive TLS connections with one token, as fast as the machine answers, and its ``/healthz``
   baseline over the same clients.
@@ -74,6 +77,23 @@ def _body(node: int, profile: str) -> bytes:
                        "status": "succeeded", "message": "", "dynamicResult": {
                            "apparmor": {"profiles": [profile], "executions": ["/usr/bin/id"], "files": files},
                            "seccomp": {"syscalls": ["read", "write", "unshare"]}}}).encode()
+
+
+def _status_body(node: int, policy: str) -> bytes:
+    return json.dumps({"namespace": "varmor", "armorProfile": _profile(policy), "nodeName": _node(node),
+                       "status": "succeeded", "message": ""}).encode()
+
+
+def _span(outcome: Outcome) -> float:
+    """Seconds from the first request sent to the last answer."""
+    ends = [at + ms / 1000 for at, ms in zip(outcome.starts, outcome.latencies, strict=True)]
+    return max(ends) - min(outcome.starts)
+
+
+def _loaded(custom: Any, policy: str) -> int:
+    profile = custom.get_namespaced_custom_object("crd.varmor.org", "v1beta1", "varmor", "armorprofiles",
+                                                  _profile(policy))
+    return len((profile.get("status") or {}).get("loadedNodes") or [])
 
 
 def _node(node: int) -> str:
@@ -254,10 +274,11 @@ def _measure(state: pathlib.Path, kubeconfig: pathlib.Path) -> str:
             raise RuntimeError(f"the manager exited: {(state / 'manager.log').read_text()[-2000:]}")
         uid = _windows_closed(custom)
         results, completed = _runs(Run(manager.pid, state, port), custom, tokens, uid)
+        loaded = _loaded(custom, POLICIES[0])
     finally:
         manager.terminate()
         manager.wait(timeout=30)
-    return _section(results, completed)
+    return _section(results, completed, loaded)
 
 
 def _runs(run: Run, custom: Any, tokens: list[str], uid: str) -> tuple[Results, float]:
@@ -269,6 +290,9 @@ def _runs(run: Run, custom: Any, tokens: list[str], uid: str) -> tuple[Results, 
     last = time.perf_counter()
     _wait(lambda: _phase(custom, POLICIES[0]) == "Completed", 120)
     completed = time.perf_counter() - last
+    at = time.time() + LEAD  # every agent reports a profile loaded as soon as it appears: no pacing
+    results["at once"] = run(paced, [Request(at, "POST", "/apis/v1/status", _status_body(i, POLICIES[0]),
+                                             tokens[i]) for i in range(NODES)])
 
     def closed(port: int, requests_: list[Request]) -> Outcome:
         return statusload.closed_loop(port, requests_, CLIENTS)
@@ -297,7 +321,7 @@ def _row(name: str, outcome: Outcome, baseline: Outcome) -> str:
             f"{_pct(ms, 0.99):.1f} | {max(ms):.1f} | {_pct(ms, 0.99) / _pct(baseline.latencies, 0.99):.2f} |")
 
 
-def _section(results: Results, completed: float) -> str:
+def _section(results: Results, completed: float, loaded: int) -> str:
     paced, seconds, _ = results["paced"]
     p99 = _pct(paced.latencies, 0.99)
     spread = pacing.spread(NODES)
@@ -307,6 +331,9 @@ def _section(results: Results, completed: float) -> str:
         "| **as agents send them** (paced, fresh TLS connection each, open loop) | | | | | |",
         _row("`GET /healthz` (baseline)", results["paced health"][0], results["paced health"][0]),
         _row("`POST /apis/v1/data`", paced, results["paced health"][0]),
+        "| **load reports, all at once** (as agents send them when a profile appears; fresh TLS "
+        "connection each; no target) | | | | | |",
+        _row("`POST /apis/v1/status`", results["at once"][0], results["paced health"][0]),
         f"| **capacity** ({CLIENTS} kept-alive connections, closed loop, one token; no target) | | | | | |",
         _row("`GET /healthz` (baseline)", results["closed health"][0], results["closed health"][0]),
         _row("`POST /apis/v1/data`", results["closed"][0], results["closed health"][0]),
@@ -330,6 +357,9 @@ def _section(results: Results, completed: float) -> str:
         f"{'met' if completed <= 2 else 'not met'}). Capacity run: "
         f"{len(closed.latencies) / closed_seconds:.0f} reports/s "
         f"({len(closed.latencies) - closed.failures} of {len(closed.latencies)} accepted). "
+        f"Load reports: {NODES} sent at the same moment, the last answered "
+        f"{_span(results['at once'][0]):.1f} s after the first was sent; the ArmorProfile's status then "
+        f"lists {loaded} of {NODES} nodes loaded (reports for one profile share a status write). "
         f"Load average after the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
         "",
         _slices(paced),
