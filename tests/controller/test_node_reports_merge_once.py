@@ -117,7 +117,8 @@ def test_a_group_of_reports_merges_like_one_report_after_the_other() -> None:
 
 def test_a_union_kept_from_the_last_merge_gives_the_model_that_reading_it_again_gives() -> None:
     reports = [parse_data(body(f"node-{i}", [f"/usr/bin/tool{i}"], ["read", f"sys{i}"],
-                               coverage={"nodes": [{"node": f"node-{i}", "lostEvents": i}]})) for i in range(5)]
+                               coverage={"nodes": [{"node": f"node-{i}", "lostEvents": i}]}))
+               for i in range(5)]
     kept = union_of(None)
     first = merge_reports(None, reports[:2], "w1", union=kept)
     second = merge_reports(first, reports[2:4], "w1", union=kept)
