@@ -3,7 +3,7 @@
 Export returns the whole model with its ``data`` (read from disk when LocalDisk). Import merges the
 AppArmor and seccomp results of the body's ``data.dynamicResult`` into the stored model (created when
 absent), overwrites ``data.profile.content`` / ``seccompContent`` when the body carries them, sets
-``data.profile.name`` and stores it. Status (reported nodes, readiness) is left alone.
+``data.profile.name`` and stores it. The reported nodes (``reports``) and the status are left alone.
 """
 
 from __future__ import annotations
