@@ -4,14 +4,52 @@ Run as a short-lived child of the tracer (``tracer.program.compiled``): clang/LL
 heap leave with this process, and the tracer loads the written object (``tracer.objects``)
 without LLVM. Nothing is loaded into the kernel for good: the maps BCC creates while compiling
 close when this process exits.
+
+BCC reads the kernel's whole symbol table (/proc/kallsyms, 120k lines: a tenth of the compile)
+only to learn whether ``bpf_probe_read_kernel``/``_user`` exist. Every kernel this tracer runs
+on has them (it needs the ring buffer, Linux 5.8; they came in 5.5), so when it may, this child
+shows BCC, in a mount namespace of its own, a symbol table of those two lines: the bytecode is
+the same (tests/tracer/test_compiled_program.py), the read is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as ct
+import os
+import re
 import sys
+import tempfile
 
 from tracer import objects, program
+
+CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 0x1000, 0x4000, 0x40000
+# what BCC looks up in the kernel's symbol table (the addresses only have to be non-zero)
+HELPER_SYMBOLS = "ffffffff81000000 T bpf_probe_read_kernel\nffffffff81000010 T bpf_probe_read_user\n"
+HELPERS_SINCE = (5, 5)
+
+
+def kernel_version(release: str) -> tuple[int, int]:
+    """(major, minor) of a kernel release such as ``6.1.0-13-amd64``; (0, 0) when unreadable."""
+    found = re.match(r"(\d+)\.(\d+)", release)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+def hide_kernel_symbols() -> bool:
+    """Show this process (alone: a private mount namespace) ``HELPER_SYMBOLS`` as /proc/kallsyms;
+    False, and nothing changed, when it may not (no CAP_SYS_ADMIN, an older kernel)."""
+    if kernel_version(os.uname().release) < HELPERS_SINCE:
+        return False
+    libc = ct.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    # private first: a bind mount must not propagate to the mount namespace of the node
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False
+    with tempfile.NamedTemporaryFile("w", prefix="varmor-kallsyms-") as symbols:
+        symbols.write(HELPER_SYMBOLS)
+        symbols.flush()
+        return bool(libc.mount(symbols.name.encode(), b"/proc/kallsyms", None, MS_BIND, None) == 0)
 
 
 def compile_program(flags: list[str]) -> objects.Compiled:
@@ -53,6 +91,8 @@ def main(argv: list[str]) -> int:
     if len(argv) < 1:
         print("usage: python -m tracer.compiling OUT [FLAG...]", file=sys.stderr)
         return 2
+    with contextlib.suppress(OSError):
+        hide_kernel_symbols()
     objects.write_cached(argv[0], compile_program(argv[1:]))
     return 0
 
