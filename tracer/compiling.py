@@ -2,8 +2,9 @@
 
 Run as a short-lived child of the tracer (``tracer.program.compiled``): clang/LLVM's pages and
 heap leave with this process, and the tracer loads the written object (``tracer.objects``)
-without LLVM. Nothing is loaded into the kernel for good: the maps BCC creates while compiling
-close when this process exits.
+without LLVM. Nothing is loaded into the kernel here; the maps BCC creates while compiling are
+handed over to the tracer (``tracer.handover``: descriptors over a socket), which would otherwise create
+the same maps again while this process's exit freed these.
 
 BCC reads the kernel's whole symbol table (/proc/kallsyms, 120k lines: a tenth of the compile)
 only to learn whether ``bpf_probe_read_kernel``/``_user`` exist. Every kernel this tracer runs
@@ -20,8 +21,9 @@ import os
 import re
 import sys
 import tempfile
+from typing import Any
 
-from tracer import objects, program
+from tracer import handover, objects, program
 
 CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 0x1000, 0x4000, 0x40000
 # what BCC looks up in the kernel's symbol table (the addresses only have to be non-zero)
@@ -52,8 +54,8 @@ def hide_kernel_symbols() -> bool:
         return bool(libc.mount(symbols.name.encode(), b"/proc/kallsyms", None, MS_BIND, None) == 0)
 
 
-def compile_program(flags: list[str]) -> objects.Compiled:
-    """BCC's bytecode of every function and the maps it refers to."""
+def bcc_module(flags: list[str]) -> tuple[Any, Any]:
+    """BCC's compiled module of the program (its maps created, nothing loaded) and libbcc."""
     program.ensure_headers()
     program.ensure_tracefs()
     from bcc import BPF
@@ -71,6 +73,13 @@ def compile_program(flags: list[str]) -> objects.Compiled:
                           ("bpf_table_leaf_size_id", ct.c_ulonglong)):
         getattr(lib, name).restype = restype
         getattr(lib, name).argtypes = [ct.c_void_p] + ([ct.c_ulonglong] if name != "bpf_num_tables" else [])
+    return module, lib
+
+
+def compile_with_maps(flags: list[str]) -> tuple[objects.Compiled, dict[str, int]]:
+    """BCC's bytecode of every function and the maps it refers to, and the maps BCC created for it
+    (name -> descriptor, open until this process exits)."""
+    module, lib = bcc_module(flags)
     maps, fds = [], {}
     for i in range(lib.bpf_num_tables(module)):
         name = lib.bpf_table_name(module, i).decode()
@@ -84,16 +93,26 @@ def compile_program(flags: list[str]) -> objects.Compiled:
         fname = lib.bpf_function_name(module, i)
         insns = ct.string_at(lib.bpf_function_start(module, fname), lib.bpf_function_size(module, fname))
         progs.append(objects.ProgSpec(fname.decode(), insns, objects.relocations(insns, fds)))
-    return objects.Compiled(lib.bpf_module_license(module).decode(), tuple(maps), tuple(progs))
+    compiled = objects.Compiled(lib.bpf_module_license(module).decode(), tuple(maps), tuple(progs))
+    return compiled, {name: fd for fd, name in fds.items()}
+
+
+def compile_program(flags: list[str]) -> objects.Compiled:
+    """BCC's bytecode of every function and the maps it refers to."""
+    return compile_with_maps(flags)[0]
 
 
 def main(argv: list[str]) -> int:
+    to = int(argv.pop(0).partition("=")[2]) if argv and argv[0].startswith("--maps-to=") else None
     if len(argv) < 1:
-        print("usage: python -m tracer.compiling OUT [FLAG...]", file=sys.stderr)
+        print("usage: python -m tracer.compiling [--maps-to=FD] OUT [FLAG...]", file=sys.stderr)
         return 2
     with contextlib.suppress(OSError):
         hide_kernel_symbols()
-    objects.write_cached(argv[0], compile_program(argv[1:]))
+    compiled, maps = compile_with_maps(argv[1:])
+    objects.write_cached(argv[0], compiled)
+    if to is not None:
+        handover.hand_over(to, maps)
     return 0
 
 

@@ -81,17 +81,21 @@ class Map:
 class Loaded:
     """The program loaded and attached: maps by name, the ring buffer, ``cleanup()``."""
 
-    def __init__(self, compiled: Compiled) -> None:
+    def __init__(self, compiled: Compiled, made: dict[str, int] | None = None) -> None:
+        """Create ``compiled``'s maps, but for those already ``made`` (name -> descriptor, now
+        owned here: the compiling child's), and load its programs."""
         self.fds: list[int] = []
         self.maps: dict[str, Map] = {}
         self.progs: dict[str, int] = {}
         self._ring: int | None = None
         self._sample: Any = None
+        given = dict(made or {})
         try:
             for spec in compiled.maps:
-                fd = self._keep(_check(_bpf.bpf_map_create(spec.type, spec.name[:15].encode(), spec.key_size,
-                                                            spec.value_size, spec.max_entries, None),
-                                       f"map {spec.name}"))
+                fd = given.pop(spec.name, -1)
+                fd = self._keep(fd if fd >= 0 else _check(_bpf.bpf_map_create(
+                    spec.type, spec.name[:15].encode(), spec.key_size, spec.value_size, spec.max_entries,
+                    None), f"map {spec.name}"))
                 self.maps[spec.name] = Map(fd, spec.key_size, spec.value_size, spec.type in PERCPU_TYPES)
             fds = {name: m.fd for name, m in self.maps.items()}
             for prog in compiled.progs:
@@ -103,6 +107,9 @@ class Loaded:
         except BaseException:
             self.cleanup()
             raise
+        finally:
+            for fd in given.values():  # handed over but not the program's
+                os.close(fd)
 
     def _keep(self, fd: int) -> int:
         self.fds.append(fd)

@@ -21,12 +21,11 @@ import pathlib
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 from typing import TYPE_CHECKING
 
 from generator.syscalls import syscall_number
-from tracer import objects
+from tracer import handover, objects
 from tracer.btf import BTF, VMLINUX
 from tracer.syscalls import SyscallNames, syscalls_of
 
@@ -206,27 +205,38 @@ def cache_path(flags: list[str], cache_dir: str = CACHE_DIR) -> str:
 
 
 def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
+    """The program compiled with ``flags`` (``compiled_with_maps``, maps closed)."""
+    found, maps = compiled_with_maps(flags, cache_dir)
+    for fd in maps.values():
+        os.close(fd)
+    return found
+
+
+def compiled_with_maps(flags: list[str], cache_dir: str = CACHE_DIR
+                       ) -> tuple[objects.Compiled, dict[str, int]]:
     """The program compiled with ``flags``: from the node's cache, else compiled by a short-lived
-    child (``tracer.compiling``: BCC's clang/LLVM never run or stay in the tracer) and cached."""
+    child (``tracer.compiling``: BCC's clang/LLVM never run or stay in the tracer) and cached; with
+    the maps the child created for it (name -> descriptor; none when read from the cache)."""
     path = cache_path(flags, cache_dir)
     found = objects.read_cached(path)
     if found is not None:
-        return found
+        return found, {}
     with tempfile.TemporaryDirectory(prefix="varmor-bpf-") as scratch:
         with contextlib.suppress(OSError):
             os.makedirs(cache_dir, exist_ok=True)
         if not os.access(cache_dir, os.W_OK):  # no cache on this node (read-only): compile each start
             path = os.path.join(scratch, os.path.basename(path))
-        done = subprocess.run([sys.executable, "-m", "tracer.compiling", path, *flags], cwd=SOURCE.parents[2],
-                              capture_output=True, text=True, check=False)
+        maps, errors = handover.in_child(flags, path)
         found = objects.read_cached(path)
     if found is not None and os.path.dirname(path) == cache_dir:
         objects.prune_cached(cache_dir)
     if found is None:
-        lines = done.stderr.splitlines()
-        errors = [line for line in lines if "error" in line.lower()] or lines
-        raise RuntimeError("the BPF program did not compile: " + " | ".join(errors[-5:]))
-    return found
+        for fd in maps.values():
+            os.close(fd)
+        lines = errors.splitlines()
+        errors_only = [line for line in lines if "error" in line.lower()] or lines
+        raise RuntimeError("the BPF program did not compile: " + " | ".join(errors_only[-5:]))
+    return found, maps
 
 
 def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
@@ -241,7 +251,7 @@ def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     ensure_tracefs()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         symbols_soon = pool.submit(pathlib.Path("/proc/kallsyms").read_bytes)
-        bpf = kernel.Loaded(compiled(flags))
+        bpf = kernel.Loaded(*compiled_with_maps(flags))
         symbols = symbols_soon.result()
     ranges = noaudit_ranges(symbols)
     if not ranges:

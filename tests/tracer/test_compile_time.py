@@ -1,13 +1,19 @@
-"""The compiling child spares BCC the read of the kernel's symbol table without changing the
-bytecode: it shows BCC, in a mount namespace of its own, the two helper symbols BCC asks for."""
+"""What a first start on a node spares: the compiling child spares BCC the read of the kernel's
+symbol table without changing the bytecode (it shows BCC, in a mount namespace of its own, the
+two helper symbols BCC asks for), and hands the maps it compiled the program for over to the
+tracer, which loads the program into them instead of creating them again."""
 
 from __future__ import annotations
 
+import ctypes as ct
+import os
 import pathlib
 import subprocess
 import sys
 
-from tracer import compiling, objects, program
+import pytest
+
+from tracer import compiling, handover, kernel, objects, program
 
 ROOT = pathlib.Path(program.__file__).parents[1]
 HIDDEN = ("from tracer import compiling\n"
@@ -45,3 +51,53 @@ def test_the_bytecode_is_the_same_as_with_the_whole_symbol_table(tmp_path: pathl
     assert unhidden is not None and unhidden.maps == hidden.maps
     assert comparable(unhidden) == comparable(hidden)
     assert {p.relocations for p in unhidden.progs} == {p.relocations for p in hidden.progs}
+
+
+def map_info(fd: int) -> dict[str, int]:
+    with open(f"/proc/self/fdinfo/{fd}") as info:
+        fields = dict(line.split(":", 1) for line in info if ":" in line)
+    return {key: int(fields[key]) for key in ("map_type", "key_size", "value_size", "max_entries")}
+
+
+def test_the_child_hands_over_the_maps_it_compiled_the_program_for(tmp_path: pathlib.Path) -> None:
+    compiled, maps = program.compiled_with_maps(program.cflags(), str(tmp_path))
+    try:
+        assert set(maps) == {spec.name for spec in compiled.maps}
+        for spec in compiled.maps:
+            wanted = {"map_type": spec.type, "key_size": spec.key_size, "value_size": spec.value_size,
+                      "max_entries": spec.max_entries}
+            assert map_info(maps[spec.name]) == wanted
+        cached, none = program.compiled_with_maps(program.cflags(), str(tmp_path))
+        assert cached == compiled and none == {}  # from the cache: no child, no maps
+    finally:
+        for fd in maps.values():
+            os.close(fd)
+
+
+def test_the_program_loads_into_handed_over_maps_and_closes_the_others(tmp_path: pathlib.Path) -> None:
+    compiled, maps = program.compiled_with_maps(program.cflags(), str(tmp_path))
+    spare = os.dup(maps["cfg"])
+    made = {**maps, "not-a-map-of-the-program": spare}
+    loaded = kernel.Loaded(compiled, made)
+    try:
+        assert {m.fd for m in loaded.maps.values()} == set(maps.values())
+        assert set(loaded.progs) == {p.name for p in compiled.progs}
+        loaded["cfg"][ct.c_int(0)] = ct.c_uint64(7)
+        assert loaded["cfg"][ct.c_int(0)].value == 7
+        with pytest.raises(OSError):
+            os.fstat(spare)
+    finally:
+        loaded.cleanup()
+
+
+def test_a_child_that_hands_over_nothing_or_garbage_leaves_no_descriptor() -> None:
+    fds = [os.dup(0), os.dup(0)]
+    assert handover.received(b'["a"]', fds) == {}
+    for fd in fds:
+        with pytest.raises(OSError):
+            os.fstat(fd)
+    assert handover.received(b"", []) == {}
+    fd = os.dup(0)
+    assert handover.received(b'["a"]', [fd]) == {"a": fd}
+    assert not os.get_inheritable(fd)
+    os.close(fd)
