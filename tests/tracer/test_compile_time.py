@@ -1,13 +1,15 @@
 """What a first start on a node spares: the compiling child spares BCC the read of the kernel's
 symbol table without changing the bytecode (it shows BCC, in a mount namespace of its own, the
 two helper symbols BCC asks for), and hands the maps it compiled the program for over to the
-tracer, which loads the program into them instead of creating them again."""
+tracer, which loads the program into them instead of creating them again; the programs are
+verified two at a time, and one the verifier refuses is named."""
 
 from __future__ import annotations
 
 import ctypes as ct
 import os
 import pathlib
+import struct
 import subprocess
 import sys
 
@@ -101,3 +103,14 @@ def test_a_child_that_hands_over_nothing_or_garbage_leaves_no_descriptor() -> No
     assert handover.received(b'["a"]', [fd]) == {"a": fd}
     assert not os.get_inheritable(fd)
     os.close(fd)
+
+
+def test_a_program_the_verifier_refuses_is_named_and_nothing_stays_loaded() -> None:
+    ok = struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0x95, 0, 0, 0)  # r0 = 0; exit
+    refused = struct.pack("<BBhi", 0x95, 0, 0, 0)  # exit with r0 unset
+    progs = tuple(objects.ProgSpec(f"tracepoint__t__{name}", insns, ())
+                  for name, insns in (("a", ok), ("b", refused), ("c", ok), ("d", ok)))
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(kernel.KernelError, match="program tracepoint__t__b"):
+        kernel.Loaded(objects.Compiled("GPL", (), progs))
+    assert len(os.listdir("/proc/self/fd")) == before
