@@ -239,21 +239,27 @@ def compiled_with_maps(flags: list[str], cache_dir: str = CACHE_DIR
     return found, maps
 
 
+def kernel_symbols() -> tuple[list[tuple[int, int]], SyscallNames]:
+    """The no-audit callers' ranges and the syscalls' names, from /proc/kallsyms."""
+    symbols = pathlib.Path("/proc/kallsyms").read_bytes()
+    return noaudit_ranges(symbols), SyscallNames(syscalls_of(symbols))
+
+
 def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     """Load and attach every probe, install the tail-call targets; returns the loaded program
     and the names of the running kernel's syscalls (from /proc/kallsyms, read once, while the
-    program loads).
+    program compiles or loads: the compiling child starts first).
 
     The syscall program is attached to the exits of the syscalls this architecture has (arm64
     has no open, creat, link, unlink, rmdir or rename)."""
-    from tracer import kernel  # libbpf: only when loading (``--ebpf`` and --help need none)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        program_soon = pool.submit(compiled_with_maps, flags)
+        symbols_soon = pool.submit(kernel_symbols)
+        from tracer import kernel  # libbpf: only when loading (``--ebpf`` and --help need none)
 
-    ensure_tracefs()
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        symbols_soon = pool.submit(pathlib.Path("/proc/kallsyms").read_bytes)
-        bpf = kernel.Loaded(*compiled_with_maps(flags))
-        symbols = symbols_soon.result()
-    ranges = noaudit_ranges(symbols)
+        ensure_tracefs()
+        bpf = kernel.Loaded(*program_soon.result())
+        ranges, names = symbols_soon.result()
     if not ranges:
         bpf.cleanup()
         raise RuntimeError("no noaudit capability callers in /proc/kallsyms (kptr_restrict?)")
@@ -265,4 +271,4 @@ def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     for call, tracepoint in sorted(SYSCALLS.items()):
         if syscall_number(ARCH, call) is not None:
             bpf.attach_tracepoint(f"syscalls:sys_exit_{tracepoint}", "sys_exit_prog")
-    return bpf, SyscallNames(syscalls_of(symbols))
+    return bpf, names
