@@ -65,9 +65,7 @@ def bcc_module(flags: list[str]) -> tuple[Any, Any]:
         def _trace_autoload(self) -> None:  # compile only: nothing is loaded or attached here
             return None
 
-    # -g0: no debug info (BCC would turn it into BTF, which the tracer's loader does not use): a fifth
-    # less compile time
-    module = Compiler(text=program.SOURCE.read_text(), cflags=[*flags, "-g0"]).module
+    module = Compiler(text=program.SOURCE.read_text(), cflags=[*flags, *objects.COMPILER_FLAGS]).module
     for name, restype in (("bpf_num_tables", ct.c_ulonglong), ("bpf_table_name", ct.c_char_p),
                           ("bpf_table_fd_id", ct.c_int), ("bpf_table_key_size_id", ct.c_ulonglong),
                           ("bpf_table_leaf_size_id", ct.c_ulonglong)):
