@@ -9,6 +9,7 @@ stay in the compiling child (``tracer.compiling``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes as ct
 import fcntl
@@ -17,7 +18,7 @@ import platform
 from collections.abc import Callable
 from typing import Any
 
-from tracer.objects import Compiled, relocate
+from tracer.objects import Compiled, ProgSpec, relocate
 
 PROG_TRACEPOINT, PROG_RAW_TRACEPOINT = 5, 17
 PERCPU_TYPES = frozenset({5, 6, 10})  # percpu hash, percpu array, LRU percpu hash
@@ -26,6 +27,7 @@ PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF = 0x2400, 0x40042408
 PERF_EVENT_OPEN = {"x86_64": 298, "aarch64": 241}.get(platform.machine(), 298)
 TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 RAW_PREFIX, TP_PREFIX = "raw_tracepoint__", "tracepoint__"
+LOADERS = 2  # programs verified at once
 SampleFn = Callable[[Any, Any, int], int | None]
 _SAMPLE = ct.CFUNCTYPE(ct.c_int, ct.c_void_p, ct.c_void_p, ct.c_size_t)
 
@@ -81,28 +83,50 @@ class Map:
 class Loaded:
     """The program loaded and attached: maps by name, the ring buffer, ``cleanup()``."""
 
-    def __init__(self, compiled: Compiled) -> None:
+    def __init__(self, compiled: Compiled, made: dict[str, int] | None = None) -> None:
+        """Create ``compiled``'s maps, but for those already ``made`` (name -> descriptor, now
+        owned here: the compiling child's), and load its programs."""
         self.fds: list[int] = []
         self.maps: dict[str, Map] = {}
         self.progs: dict[str, int] = {}
         self._ring: int | None = None
         self._sample: Any = None
+        given = dict(made or {})
         try:
             for spec in compiled.maps:
-                fd = self._keep(_check(_bpf.bpf_map_create(spec.type, spec.name[:15].encode(), spec.key_size,
-                                                            spec.value_size, spec.max_entries, None),
-                                       f"map {spec.name}"))
+                fd = given.pop(spec.name, -1)
+                fd = self._keep(fd if fd >= 0 else _check(_bpf.bpf_map_create(
+                    spec.type, spec.name[:15].encode(), spec.key_size, spec.value_size, spec.max_entries,
+                    None), f"map {spec.name}"))
                 self.maps[spec.name] = Map(fd, spec.key_size, spec.value_size, spec.type in PERCPU_TYPES)
-            fds = {name: m.fd for name, m in self.maps.items()}
-            for prog in compiled.progs:
-                kind = PROG_RAW_TRACEPOINT if prog.name.startswith(RAW_PREFIX) else PROG_TRACEPOINT
-                insns = relocate(prog, fds)
-                self.progs[prog.name] = self._keep(_check(_bpf.bpf_prog_load(
-                    kind, prog.name[:15].encode(), compiled.license.encode(), insns, len(insns) // 8, None),
-                    f"program {prog.name}"))
+            self._load_programs(compiled)
         except BaseException:
             self.cleanup()
             raise
+        finally:
+            for fd in given.values():  # handed over but not the program's
+                os.close(fd)
+
+    def _load_programs(self, compiled: Compiled) -> None:
+        """Load every program, two at a time: the verifier runs in the caller's thread (the GIL
+        is released while it does), and some programs take it tens of milliseconds."""
+        fds = {name: m.fd for name, m in self.maps.items()}
+
+        def load(prog: ProgSpec) -> tuple[int, int]:
+            kind = PROG_RAW_TRACEPOINT if prog.name.startswith(RAW_PREFIX) else PROG_TRACEPOINT
+            insns = relocate(prog, fds)
+            fd = int(_bpf.bpf_prog_load(kind, prog.name[:15].encode(), compiled.license.encode(), insns,
+                                        len(insns) // 8, None))
+            return fd, ct.get_errno()
+
+        with concurrent.futures.ThreadPoolExecutor(LOADERS) as pool:
+            results = list(pool.map(load, compiled.progs))
+        for prog, (fd, _errno) in zip(compiled.progs, results, strict=True):
+            if fd >= 0:
+                self.progs[prog.name] = self._keep(fd)
+        for prog, (fd, errno) in zip(compiled.progs, results, strict=True):
+            ct.set_errno(errno)
+            _check(fd, f"program {prog.name}")
 
     def _keep(self, fd: int) -> int:
         self.fds.append(fd)

@@ -21,12 +21,11 @@ import pathlib
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 from typing import TYPE_CHECKING
 
 from generator.syscalls import syscall_number
-from tracer import objects
+from tracer import handover, objects
 from tracer.btf import BTF, VMLINUX
 from tracer.syscalls import SyscallNames, syscalls_of
 
@@ -206,44 +205,61 @@ def cache_path(flags: list[str], cache_dir: str = CACHE_DIR) -> str:
 
 
 def compiled(flags: list[str], cache_dir: str = CACHE_DIR) -> objects.Compiled:
+    """The program compiled with ``flags`` (``compiled_with_maps``, maps closed)."""
+    found, maps = compiled_with_maps(flags, cache_dir)
+    for fd in maps.values():
+        os.close(fd)
+    return found
+
+
+def compiled_with_maps(flags: list[str], cache_dir: str = CACHE_DIR
+                       ) -> tuple[objects.Compiled, dict[str, int]]:
     """The program compiled with ``flags``: from the node's cache, else compiled by a short-lived
-    child (``tracer.compiling``: BCC's clang/LLVM never run or stay in the tracer) and cached."""
+    child (``tracer.compiling``: BCC's clang/LLVM never run or stay in the tracer) and cached; with
+    the maps the child created for it (name -> descriptor; none when read from the cache)."""
     path = cache_path(flags, cache_dir)
     found = objects.read_cached(path)
     if found is not None:
-        return found
+        return found, {}
     with tempfile.TemporaryDirectory(prefix="varmor-bpf-") as scratch:
         with contextlib.suppress(OSError):
             os.makedirs(cache_dir, exist_ok=True)
         if not os.access(cache_dir, os.W_OK):  # no cache on this node (read-only): compile each start
             path = os.path.join(scratch, os.path.basename(path))
-        done = subprocess.run([sys.executable, "-m", "tracer.compiling", path, *flags], cwd=SOURCE.parents[2],
-                              capture_output=True, text=True, check=False)
+        maps, errors = handover.in_child(flags, path)
         found = objects.read_cached(path)
     if found is not None and os.path.dirname(path) == cache_dir:
         objects.prune_cached(cache_dir)
     if found is None:
-        lines = done.stderr.splitlines()
-        errors = [line for line in lines if "error" in line.lower()] or lines
-        raise RuntimeError("the BPF program did not compile: " + " | ".join(errors[-5:]))
-    return found
+        for fd in maps.values():
+            os.close(fd)
+        lines = errors.splitlines()
+        errors_only = [line for line in lines if "error" in line.lower()] or lines
+        raise RuntimeError("the BPF program did not compile: " + " | ".join(errors_only[-5:]))
+    return found, maps
+
+
+def kernel_symbols() -> tuple[list[tuple[int, int]], SyscallNames]:
+    """The no-audit callers' ranges and the syscalls' names, from /proc/kallsyms."""
+    symbols = pathlib.Path("/proc/kallsyms").read_bytes()
+    return noaudit_ranges(symbols), SyscallNames(syscalls_of(symbols))
 
 
 def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     """Load and attach every probe, install the tail-call targets; returns the loaded program
     and the names of the running kernel's syscalls (from /proc/kallsyms, read once, while the
-    program loads).
+    program compiles or loads: the compiling child starts first).
 
     The syscall program is attached to the exits of the syscalls this architecture has (arm64
     has no open, creat, link, unlink, rmdir or rename)."""
-    from tracer import kernel  # libbpf: only when loading (``--ebpf`` and --help need none)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        program_soon = pool.submit(compiled_with_maps, flags)
+        symbols_soon = pool.submit(kernel_symbols)
+        from tracer import kernel  # libbpf: only when loading (``--ebpf`` and --help need none)
 
-    ensure_tracefs()
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        symbols_soon = pool.submit(pathlib.Path("/proc/kallsyms").read_bytes)
-        bpf = kernel.Loaded(compiled(flags))
-        symbols = symbols_soon.result()
-    ranges = noaudit_ranges(symbols)
+        ensure_tracefs()
+        bpf = kernel.Loaded(*program_soon.result())
+        ranges, names = symbols_soon.result()
     if not ranges:
         bpf.cleanup()
         raise RuntimeError("no noaudit capability callers in /proc/kallsyms (kptr_restrict?)")
@@ -255,4 +271,4 @@ def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     for call, tracepoint in sorted(SYSCALLS.items()):
         if syscall_number(ARCH, call) is not None:
             bpf.attach_tracepoint(f"syscalls:sys_exit_{tracepoint}", "sys_exit_prog")
-    return bpf, SyscallNames(syscalls_of(symbols))
+    return bpf, names
