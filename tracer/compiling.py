@@ -10,7 +10,7 @@ BCC reads the kernel's whole symbol table (/proc/kallsyms, 120k lines: a tenth o
 only to learn whether ``bpf_probe_read_kernel``/``_user`` exist. Every kernel this tracer runs
 on has them (it needs the ring buffer, Linux 5.8; they came in 5.5), so when it may, this child
 shows BCC, in a mount namespace of its own, a symbol table of those two lines: the bytecode is
-the same (tests/tracer/test_compiled_program.py), the read is gone.
+the same (tests/tracer/test_compile_time.py), the read is gone.
 """
 
 from __future__ import annotations
