@@ -19,8 +19,9 @@
  * Per target, origin and syscall ABI (native, ia32), the syscall set is a per-CPU bitmap read by
  * user space; everything else goes through an LRU first-occurrence filter (behind a cache of the
  * keys it passed already, `front`) and then the ring buffer. File keys hold the dentry, the
- * mount, the inode, its number and generation and the name's hash, so a freed dentry whose address comes back for a new file cannot hide it. Execs
- * and names (link, unlink, rename, mkdir, ...) are deduplicated in user space, on the path.
+ * mount, the inode, its number and generation and the name's hash, so a freed dentry whose
+ * address comes back for a new file cannot hide it. Execs and names (link, unlink, rename, mkdir,
+ * ...) are deduplicated in user space, on the path.
  * Calls that failed produce nothing. Capability checks made "noaudit" by the kernel (the caller
  * is one of the functions whose address ranges user space writes into `noaudit`) are skipped:
  * an audit-based recorder never sees them either. Loss counters are kept per session and per
