@@ -126,6 +126,20 @@ static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&
 static __always_inline void *task_btf(void) { return (void *)bpf_get_current_task_btf(); }
 static __always_inline void *member_ptr(void *typed, u32 off) { return *(void **)((char *)typed + off); }
 
+/* The current task as a read-only BTF pointer for plain loads, without a helper call: the kfunc
+ * bpf_rdonly_cast (Linux 6.2), which the verifier replaces by a register move, applied to
+ * bpf_get_current_task(), which the JIT inlines. A helper call costs a traced syscall more than the
+ * loads it enables (a kernel `ret` is expensive with speculative-return mitigations: about 12 ns
+ * under SRSO's Safe RET); only helpers that take a task (bpf_task_pt_regs) need task_btf(). A
+ * kfunc is called by its BTF id: the loader turns a call to helper number 0x40000000 | id into
+ * one (tracer.kernel.kfunc_calls). */
+#if KFUNC_RDONLY_CAST > 0
+static void *(*rdonly_cast)(u64 obj, u32 btf_id) = (void *)(0x40000000L | KFUNC_RDONLY_CAST);
+static __always_inline void *task_ro(void) { return rdonly_cast(bpf_get_current_task(), BTF_TASK_STRUCT); }
+#else
+static __always_inline void *task_ro(void) { return task_btf(); }
+#endif
+
 /* The user registers of the current task, saved at syscall entry (arguments are still there at
  * exit), as a BTF pointer. */
 static __always_inline void *user_regs(void) { return (void *)bpf_task_pt_regs(task_btf()); }
@@ -149,7 +163,7 @@ static __always_inline void bump_gen(void) {
 }
 
 static __always_inline u32 cur_mntns(void) {
-    void *nsp = member_ptr(task_btf(), OFF_TASK_NSPROXY);
+    void *nsp = member_ptr(task_ro(), OFF_TASK_NSPROXY);
     void *mnt = nsp ? member_ptr(nsp, OFF_NSPROXY_MNTNS) : 0;
     return mnt ? *(u32 *)((char *)mnt + OFF_MNTNS_INUM) : 0;
 }
@@ -333,7 +347,7 @@ static __always_inline int walk_and_submit(void *ctx, u32 n) {
 /* The file's owner is the caller: inode uid (read by the caller) == current fsuid (AppArmor's
  * `owner`). */
 static __always_inline u32 owned(u32 iuid) {
-    void *cred = member_ptr(task_btf(), OFF_TASK_CRED);
+    void *cred = member_ptr(task_ro(), OFF_TASK_CRED);
     return cred && iuid == *(u32 *)((char *)cred + OFF_CRED_FSUID);
 }
 
@@ -440,7 +454,7 @@ int walk_path(void *ctx) {
 }
 
 static __always_inline void *fd_file(long fd) {
-    void *files = member_ptr(task_btf(), OFF_TASK_FILES);
+    void *files = member_ptr(task_ro(), OFF_TASK_FILES);
     void *fdt = files ? member_ptr(files, OFF_FILES_FDT) : 0;
     if (!fdt || fd < 0 || fd >= *(u32 *)((char *)fdt + OFF_FDT_MAXFDS)) return 0;
     void *arr = member_ptr(fdt, OFF_FDT_FD);   /* struct file **: the element is read untyped */
@@ -575,7 +589,7 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     if (nr >= NR_WORDS * 64) { count_in(C_NR_RANGE, t->slot); return 0; }
     u32 abi = 0;
 #if COMPAT_OFF >= 0
-    u32 status = *(u32 *)((char *)task_btf() + COMPAT_OFF);
+    u32 status = *(u32 *)((char *)task_ro() + COMPAT_OFF);
     abi = (status & COMPAT_MASK) ? NR_WORDS : 0;
 #endif
     u32 i = t->base + abi + (nr >> 6);
@@ -671,7 +685,7 @@ static __always_inline int noaudit_caller(void *ctx) {
  * check to the label of the credentials checked, i.e. the mounter's, never the workload's profile.
  * (access(2) overrides too, but only for set-id or capability-holding non-root callers.) */
 static __always_inline int foreign_cred(const void *cred) {
-    return cred != member_ptr(task_btf(), OFF_TASK_REAL_CRED);
+    return cred != member_ptr(task_ro(), OFF_TASK_REAL_CRED);
 }
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */
