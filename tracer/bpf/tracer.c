@@ -16,12 +16,13 @@
  * A process in a child cgroup of a target cgroup belongs to that target (the deepest targeted
  * ancestor wins).
  *
- * Per target, origin and syscall ABI (native, ia32), the syscall set is a per-CPU bitmap read by
- * user space; everything else goes through an LRU first-occurrence filter (behind a cache of the
- * keys it passed already, `front`) and then the ring buffer. File keys hold the dentry, the
- * mount, the inode, its number and generation and the name's hash, so a freed dentry whose
- * address comes back for a new file cannot hide it. Execs and names (link, unlink, rename, mkdir,
- * ...) are deduplicated in user space, on the path.
+ * Per target, origin and syscall ABI (native, ia32), the syscall set is a bitmap read by user
+ * space (one for all CPUs: a bit is set, atomically, only when it is new, so its cache line stays
+ * shared, and a lookup reads no per-CPU pointer table); everything else goes through an LRU
+ * first-occurrence filter (behind a cache of the keys it passed already, `front`) and then the
+ * ring buffer. File keys hold the dentry, the mount, the inode, its number and generation and the
+ * name's hash, so a freed dentry whose address comes back for a new file cannot hide it. Execs
+ * and names (link, unlink, rename, mkdir, ...) are deduplicated in user space, on the path.
  * Calls that failed produce nothing. Capability checks made "noaudit" by the kernel (the caller
  * is one of the functions whose address ranges user space writes into `noaudit`) are skipped:
  * an audit-based recorder never sees them either. Loss counters are kept per session and per
@@ -103,7 +104,7 @@ BPF_ARRAY(tcounters, u64, MAXT * C_NCOUNTERS);         /* [slot][counter] */
 BPF_ARRAY(noaudit, struct range_t, NOAUDIT_RANGES);    /* written by user space at load */
 struct stack_t { u64 frames[STACK_FRAMES]; };
 BPF_PERCPU_ARRAY(stackbuf, struct stack_t, 1);
-BPF_PERCPU_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
+BPF_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, DEDUP_ENTRIES);
 #define FRONT_BITS 15         /* front: 32,768 sets of FRONT_WAYS keys, a cache line each */
 #define FRONT_WAYS 4
@@ -594,7 +595,8 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
 #endif
     u32 i = t->base + abi + (nr >> 6);
     u64 *w = sysbits.lookup(&i);
-    if (w) *w |= 1ULL << (nr & 63);
+    u64 bit = 1ULL << (nr & 63);
+    if (w && !(*w & bit)) __sync_fetch_and_or(w, bit);
     return 0;
 }
 
