@@ -5,7 +5,7 @@ kernel (6.1 headers put ``task_struct.nsproxy`` at 3064, a 6.18 kernel at 1840) 
 silently return 0. The tracer never dereferences kernel structs through header layouts: it asks
 this module for offsets and hands them to the BPF program as ``-D`` flags ("poor man's CO-RE").
 Only what offsets need is parsed: struct/union members (following anonymous members) and
-typedef/qualifier chains.
+typedef/qualifier chains, and the ids of structs and functions (kfunc calls name them by id).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ _EXTRA: dict[int, tuple[int, int]] = {
     9: (0, 0), 10: (0, 0), 11: (0, 0), 12: (0, 0), 13: (0, 8), 14: (4, 0), 15: (0, 12), 16: (0, 0),
     17: (4, 0), 18: (0, 0), 19: (0, 12), 20: (0, 0),
 }
-_STRUCT, _UNION = 4, 5
+_STRUCT, _UNION, _FUNC = 4, 5, 12
 _QUALIFIERS = frozenset({8, 9, 10, 11, 18})  # typedef, volatile, const, restrict, type_tag
 
 
@@ -44,6 +44,7 @@ class BTF:
         self._strs = data[hdr + s_off: hdr + s_off + s_len]
         self._types: list[_Type] = [_Type(0, "", 0, ())]
         self._by_name: dict[str, int] = {}
+        self._funcs: dict[str, int] = {}
         self._parse(data[hdr + t_off: hdr + t_off + t_len])
 
     def _parse(self, tdata: bytes) -> None:
@@ -62,6 +63,8 @@ class BTF:
             self._types.append(_Type(kind, name, size_or_type, members))
             if name and kind in (_STRUCT, _UNION):
                 self._by_name.setdefault(name, len(self._types) - 1)
+            elif name and kind == _FUNC:
+                self._funcs.setdefault(name, len(self._types) - 1)
 
     def _str(self, off: int) -> str:
         return self._strs[off: self._strs.index(b"\0", off)].decode()
@@ -108,3 +111,11 @@ class BTF:
 
     def sizeof(self, struct_name: str) -> int:
         return self._types[self._struct_id(struct_name)].size_or_type
+
+    def struct_id(self, name: str) -> int:
+        """The type id of ``struct name`` (a kfunc's argument names types by id)."""
+        return self._struct_id(name)
+
+    def func_id(self, name: str) -> int:
+        """The type id of kernel function ``name`` (a kfunc is called by it); -1 when absent."""
+        return self._funcs.get(name, -1)

@@ -21,6 +21,7 @@ from typing import Any
 from tracer.objects import Compiled, ProgSpec, relocate
 
 PROG_TRACEPOINT, PROG_RAW_TRACEPOINT = 5, 17
+CALL, PSEUDO_KFUNC_CALL, KFUNC_MARK = 0x85, 2, 0x40000000  # BPF_JMP | BPF_CALL; tracer.c's kfunc mark
 PERCPU_TYPES = frozenset({5, 6, 10})  # percpu hash, percpu array, LRU percpu hash
 PERF_TYPE_TRACEPOINT, PERF_FLAG_FD_CLOEXEC = 2, 8
 PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF = 0x2400, 0x40042408
@@ -45,6 +46,19 @@ for _name in ("ring_buffer__poll", "ring_buffer__consume", "ring_buffer__epoll_f
     getattr(_bpf, _name).argtypes = [ct.c_void_p] + ([ct.c_int] if _name.endswith("poll") else [])
 _libc.syscall.restype = ct.c_long
 NCPUS = int(_bpf.libbpf_num_possible_cpus())
+
+
+def kfunc_calls(insns: bytes) -> bytes:
+    """``insns`` with their kernel-function calls made such: BCC compiles a call to kfunc ``id``
+    (its BTF type id) as a call to helper number ``KFUNC_MARK | id`` (tracer.c: ``rdonly_cast``);
+    the kernel wants the pseudo source register ``PSEUDO_KFUNC_CALL`` and the id alone."""
+    out = bytearray(insns)
+    for at in range(0, len(out) - 7, 8):
+        imm = int.from_bytes(out[at + 4:at + 8], "little")
+        if out[at] == CALL and out[at + 1] == 0 and imm & KFUNC_MARK:
+            out[at + 1] = PSEUDO_KFUNC_CALL << 4
+            out[at + 4:at + 8] = (imm & ~KFUNC_MARK).to_bytes(4, "little")
+    return bytes(out)
 
 
 class KernelError(OSError):
@@ -114,7 +128,7 @@ class Loaded:
 
         def load(prog: ProgSpec) -> tuple[int, int]:
             kind = PROG_RAW_TRACEPOINT if prog.name.startswith(RAW_PREFIX) else PROG_TRACEPOINT
-            insns = relocate(prog, fds)
+            insns = kfunc_calls(relocate(prog, fds))
             fd = int(_bpf.bpf_prog_load(kind, prog.name[:15].encode(), compiled.license.encode(), insns,
                                         len(insns) // 8, None))
             return fd, ct.get_errno()

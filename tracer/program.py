@@ -101,14 +101,16 @@ def btf_flags(btf: BTF) -> dict[str, int]:
     member, mask = COMPAT[ARCH]
     flags["COMPAT_OFF"] = btf.offsetof("task_struct", member) if btf.has_member("task_struct", member) else -1
     flags["COMPAT_MASK"] = mask
+    flags["BTF_TASK_STRUCT"] = btf.struct_id("task_struct")
+    flags["KFUNC_RDONLY_CAST"] = btf.func_id("bpf_rdonly_cast")  # Linux 6.2; -1: absent
     return flags
 
 
 def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
     """``btf_flags`` of the running kernel, cached by BTF size, mtime and kernel release."""
     st = os.stat(VMLINUX)
-    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat"
-    path = os.path.join(cache_dir, "btf-offsets.json")
+    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat-kfunc"
+    path = os.path.join(cache_dir, "btf-flags.json")  # offsets and type ids
     with contextlib.suppress(OSError, ValueError):
         with open(path) as f:
             cached = json.load(f)

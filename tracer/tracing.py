@@ -242,9 +242,8 @@ class Tracer:
 
     def _clear_slot(self, slot: int) -> None:
         table = self.bpf["sysbits"]
-        zero = table.Leaf(*([0] * len(table.Leaf())))
         for word in range(NCOLS * NR_WORDS):
-            table[ct.c_int(slot * NCOLS * NR_WORDS + word)] = zero
+            table[ct.c_int(slot * NCOLS * NR_WORDS + word)] = ct.c_uint64(0)
         counters = self.bpf["tcounters"]
         for index in range(len(COUNTERS)):
             counters[ct.c_int(slot * len(COUNTERS) + index)] = ct.c_uint64(0)
@@ -265,9 +264,7 @@ class Tracer:
         table, numbers = self.bpf["sysbits"], []
         first = ((target.slot * 2 + origin) * 2 + compat) * NR_WORDS
         for word in range(NR_WORDS):
-            bits = 0
-            for value in table[ct.c_int(first + word)]:
-                bits |= value
+            bits = int(table[ct.c_int(first + word)].value)
             numbers += [word * 64 + bit for bit in range(64) if bits >> bit & 1]
         return numbers
 

@@ -16,9 +16,11 @@
  * A process in a child cgroup of a target cgroup belongs to that target (the deepest targeted
  * ancestor wins).
  *
- * Per target, origin and syscall ABI (native, ia32), the syscall set is a per-CPU bitmap read by
- * user space; everything else goes through an LRU first-occurrence filter and then the ring
- * buffer. File keys hold the dentry, the mount, the inode, its number and generation and the
+ * Per target, origin and syscall ABI (native, ia32), the syscall set is a bitmap read by user
+ * space (one for all CPUs: a bit is set, atomically, only when it is new, so its cache line stays
+ * shared, and a lookup reads no per-CPU pointer table); everything else goes through an LRU
+ * first-occurrence filter (behind a cache of the keys it passed already, `front`) and then the
+ * ring buffer. File keys hold the dentry, the mount, the inode, its number and generation and the
  * name's hash, so a freed dentry whose address comes back for a new file cannot hide it. Execs
  * and names (link, unlink, rename, mkdir, ...) are deduplicated in user space, on the path.
  * Calls that failed produce nothing. Capability checks made "noaudit" by the kernel (the caller
@@ -102,8 +104,12 @@ BPF_ARRAY(tcounters, u64, MAXT * C_NCOUNTERS);         /* [slot][counter] */
 BPF_ARRAY(noaudit, struct range_t, NOAUDIT_RANGES);    /* written by user space at load */
 struct stack_t { u64 frames[STACK_FRAMES]; };
 BPF_PERCPU_ARRAY(stackbuf, struct stack_t, 1);
-BPF_PERCPU_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
+BPF_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, DEDUP_ENTRIES);
+#define FRONT_BITS 15         /* front: 32,768 sets of FRONT_WAYS keys, a cache line each */
+#define FRONT_WAYS 4
+struct front_t { u64 a[FRONT_WAYS]; u64 b[FRONT_WAYS]; };
+BPF_ARRAY(front, struct front_t, 1 << FRONT_BITS);
 
 /* The user-memory read helpers, called through their helper numbers: for a call to
  * bpf_probe_read_user* by that name BCC reads the kernel's whole symbol table to check that the
@@ -120,6 +126,20 @@ static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&
  * bpf_probe_read_kernel: those reads are batched, one per struct. */
 static __always_inline void *task_btf(void) { return (void *)bpf_get_current_task_btf(); }
 static __always_inline void *member_ptr(void *typed, u32 off) { return *(void **)((char *)typed + off); }
+
+/* The current task as a read-only BTF pointer for plain loads, without a helper call: the kfunc
+ * bpf_rdonly_cast (Linux 6.2), which the verifier replaces by a register move, applied to
+ * bpf_get_current_task(), which the JIT inlines. A helper call costs a traced syscall more than the
+ * loads it enables (a kernel `ret` is expensive with speculative-return mitigations: about 12 ns
+ * under SRSO's Safe RET); only helpers that take a task (bpf_task_pt_regs) need task_btf(). A
+ * kfunc is called by its BTF id: the loader turns a call to helper number 0x40000000 | id into
+ * one (tracer.kernel.kfunc_calls). */
+#if KFUNC_RDONLY_CAST > 0
+static void *(*rdonly_cast)(u64 obj, u32 btf_id) = (void *)(0x40000000L | KFUNC_RDONLY_CAST);
+static __always_inline void *task_ro(void) { return rdonly_cast(bpf_get_current_task(), BTF_TASK_STRUCT); }
+#else
+static __always_inline void *task_ro(void) { return task_btf(); }
+#endif
 
 /* The user registers of the current task, saved at syscall entry (arguments are still there at
  * exit), as a BTF pointer. */
@@ -144,7 +164,7 @@ static __always_inline void bump_gen(void) {
 }
 
 static __always_inline u32 cur_mntns(void) {
-    void *nsp = member_ptr(task_btf(), OFF_TASK_NSPROXY);
+    void *nsp = member_ptr(task_ro(), OFF_TASK_NSPROXY);
     void *mnt = nsp ? member_ptr(nsp, OFF_NSPROXY_MNTNS) : 0;
     return mnt ? *(u32 *)((char *)mnt + OFF_MNTNS_INUM) : 0;
 }
@@ -214,13 +234,41 @@ static __always_inline u32 in_tree(u32 id, u32 pid) {
     return v && *v == id;
 }
 
+/* The first-occurrence filter: the LRU `dedup`, behind `front`, a 4-way set-associative cache of
+ * the keys the filter has already passed (a key in `front` was emitted before: it is skipped without
+ * the LRU's lookup, which costs an open more than the rest of its work: its buckets and elements
+ * spread over pages that miss the TLB). `front` holds two independent 64-bit hashes of each key
+ * (128 bits, one set per cache line, 2 MiB in all): two different keys match with a probability
+ * of 2^-128 per comparison, and a way torn by two concurrent writers matches nothing real. Target
+ * ids are never reused, so no entry outlives its meaning. */
+static __always_inline u64 mix(u64 h, u64 k, u64 m) { return (h ^ k ^ (h >> 31)) * m; }
 static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4) {
+    u64 idt = ((u64)t->origin << 48) | ((u64)type << 32) | t->id;
+    u64 a = mix(mix(mix(mix(mix(0x243F6A8885A308D3ULL, k1, 0xBF58476D1CE4E5B9ULL), k2, 0x94D049BB133111EBULL),
+                        k3, 0xBF58476D1CE4E5B9ULL), k4, 0x94D049BB133111EBULL), idt, 0xBF58476D1CE4E5B9ULL);
+    u64 b = mix(mix(mix(mix(mix(0x13198A2E03707344ULL, k1, 0xD6E8FEB86659FD93ULL), k2, 0xFF51AFD7ED558CCDULL),
+                        k3, 0xD6E8FEB86659FD93ULL), k4, 0xFF51AFD7ED558CCDULL), idt, 0xC4CEB9FE1A85EC53ULL);
+    a ^= a >> 29; b ^= b >> 32;
+    u32 set = a >> (64 - FRONT_BITS);
+    struct front_t *f = front.lookup(&set);
+    if (f) {
+        #pragma unroll
+        for (int w = 0; w < FRONT_WAYS; w++)
+            if (f->a[w] == a && f->b[w] == b) return 0;
+    }
     struct dkey_t k = {.k1 = k1, .k2 = k2, .k3 = k3, .k4 = k4, .id = t->id, .type = type,
                        .origin = t->origin};
     u8 one = 1;
-    if (dedup.lookup(&k)) return 0;
-    if (dedup.update(&k, &one)) count_in(C_MAP_FULL, t->slot);
-    return 1;
+    int fresh = !dedup.lookup(&k);
+    if (fresh && dedup.update(&k, &one)) count_in(C_MAP_FULL, t->slot);
+    if (f) {
+        u32 w = b & (FRONT_WAYS - 1);   /* a way at random, */
+        #pragma unroll
+        for (int v = FRONT_WAYS - 1; v >= 0; v--)
+            if (!f->a[v] && !f->b[v]) w = v;   /* or the first empty one */
+        f->a[w & (FRONT_WAYS - 1)] = a; f->b[w & (FRONT_WAYS - 1)] = b;
+    }
+    return fresh;
 }
 static __always_inline int first(struct who *t, u16 type, u64 k1, u64 k2) {
     return first4(t, type, k1, k2, 0, 0);
@@ -300,7 +348,7 @@ static __always_inline int walk_and_submit(void *ctx, u32 n) {
 /* The file's owner is the caller: inode uid (read by the caller) == current fsuid (AppArmor's
  * `owner`). */
 static __always_inline u32 owned(u32 iuid) {
-    void *cred = member_ptr(task_btf(), OFF_TASK_CRED);
+    void *cred = member_ptr(task_ro(), OFF_TASK_CRED);
     return cred && iuid == *(u32 *)((char *)cred + OFF_CRED_FSUID);
 }
 
@@ -407,7 +455,7 @@ int walk_path(void *ctx) {
 }
 
 static __always_inline void *fd_file(long fd) {
-    void *files = member_ptr(task_btf(), OFF_TASK_FILES);
+    void *files = member_ptr(task_ro(), OFF_TASK_FILES);
     void *fdt = files ? member_ptr(files, OFF_FILES_FDT) : 0;
     if (!fdt || fd < 0 || fd >= *(u32 *)((char *)fdt + OFF_FDT_MAXFDS)) return 0;
     void *arr = member_ptr(fdt, OFF_FDT_FD);   /* struct file **: the element is read untyped */
@@ -542,12 +590,13 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     if (nr >= NR_WORDS * 64) { count_in(C_NR_RANGE, t->slot); return 0; }
     u32 abi = 0;
 #if COMPAT_OFF >= 0
-    u32 status = *(u32 *)((char *)task_btf() + COMPAT_OFF);
+    u32 status = *(u32 *)((char *)task_ro() + COMPAT_OFF);
     abi = (status & COMPAT_MASK) ? NR_WORDS : 0;
 #endif
     u32 i = t->base + abi + (nr >> 6);
     u64 *w = sysbits.lookup(&i);
-    if (w) *w |= 1ULL << (nr & 63);
+    u64 bit = 1ULL << (nr & 63);
+    if (w && !(*w & bit)) __sync_fetch_and_or(w, bit);
     return 0;
 }
 
@@ -638,7 +687,7 @@ static __always_inline int noaudit_caller(void *ctx) {
  * check to the label of the credentials checked, i.e. the mounter's, never the workload's profile.
  * (access(2) overrides too, but only for set-id or capability-holding non-root callers.) */
 static __always_inline int foreign_cred(const void *cred) {
-    return cred != member_ptr(task_btf(), OFF_TASK_REAL_CRED);
+    return cred != member_ptr(task_ro(), OFF_TASK_REAL_CRED);
 }
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */

@@ -1,0 +1,42 @@
+"""Kernel-function calls: the program reads the current task through the kfunc bpf_rdonly_cast (no
+helper call); BCC compiles such a call as a call to a marked helper number, which the loader turns
+into a kfunc call by BTF id before the kernel sees it."""
+
+from __future__ import annotations
+
+import struct
+
+from tracer import kernel, program
+from tracer.btf import BTF
+
+INSN = struct.Struct("<BBhi")
+
+
+def call(src: int, imm: int) -> bytes:
+    return INSN.pack(kernel.CALL, src << 4, 0, imm)
+
+
+def test_a_call_to_a_marked_helper_number_becomes_a_kfunc_call_by_its_btf_id() -> None:
+    helper, marked, local = call(0, 14), call(0, kernel.KFUNC_MARK | 65425), call(1, kernel.KFUNC_MARK | 3)
+    load_imm = INSN.pack(0x18, 0x01, 0, kernel.KFUNC_MARK | 7) + INSN.pack(0, 0, 0, 0)
+
+    out = kernel.kfunc_calls(helper + marked + local + load_imm)
+
+    assert out[:8] == helper and out[16:] == local + load_imm   # helpers, bpf-to-bpf calls, data: kept
+    assert INSN.unpack(out[8:16]) == (kernel.CALL, kernel.PSEUDO_KFUNC_CALL << 4, 0, 65425)
+
+
+def test_the_running_kernels_kfunc_and_task_struct_ids_come_from_its_btf() -> None:
+    btf = BTF()
+    flags = program.btf_flags(btf)
+    assert flags["KFUNC_RDONLY_CAST"] == btf.func_id("bpf_rdonly_cast") > 0
+    assert flags["BTF_TASK_STRUCT"] == btf.struct_id("task_struct") > 0
+    assert btf.func_id("no_such_kernel_function") == -1
+
+
+def test_the_compiled_program_reads_the_task_through_the_kfunc_on_this_kernel() -> None:
+    compiled = program.compiled(program.cflags())
+    marked = {prog.name for prog in compiled.progs for at in range(0, len(prog.insns), 8)
+              if INSN.unpack_from(prog.insns, at)[0] == kernel.CALL
+              and INSN.unpack_from(prog.insns, at)[3] & kernel.KFUNC_MARK}
+    assert "raw_tracepoint__sys_enter" in marked and "fd_prog" in marked
