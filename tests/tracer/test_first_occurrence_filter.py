@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-from tests.tracer.harness import Container, TracerProcess, files, kinds
+from tests.tracer.harness import Container, TracerProcess, files, kinds, traced
 
 FILES = 3000
 OPEN_TWICE = ("import sys\n"
@@ -32,21 +32,11 @@ def opened(events: list[dict[str, object]], work: str, count: int) -> list[set[s
     return [seen.get(f"{work}/f{i}", set()) for i in range(count)]
 
 
-def run_target(tracer: TracerProcess, script: str) -> list[dict[str, object]]:
-    ctr = Container(script)
-    try:
-        tracer.add(ctr.name, f"cgroup={ctr.cgroup}")
-        ctr.run()
-        return tracer.remove(ctr.name)
-    finally:
-        ctr.remove()
-
-
 def test_files_one_target_opened_are_recorded_again_for_the_next_target_that_opens_them(
         tracer: TracerProcess, tmp_path: pathlib.Path) -> None:
     work = tree(tmp_path, FILES)
-    first = run_target(tracer, f"python3 {work}/open.py {work} {FILES} r")
-    second = run_target(tracer, f"python3 {work}/open.py {work} {FILES} r")
+    first = traced(tracer, f"python3 {work}/open.py {work} {FILES} r")
+    second = traced(tracer, f"python3 {work}/open.py {work} {FILES} r")
     assert all(access == {"read"} for access in opened(first, work, FILES))
     missing = [i for i, access in enumerate(opened(second, work, FILES)) if access != {"read"}]
     assert missing == [], f"{len(missing)} files of the second target not recorded"
@@ -55,7 +45,7 @@ def test_files_one_target_opened_are_recorded_again_for_the_next_target_that_ope
 def test_a_file_read_first_and_appended_to_later_records_both_accesses(tracer: TracerProcess,
                                                                      tmp_path: pathlib.Path) -> None:
     work = tree(tmp_path, FILES)
-    events = run_target(tracer, f"python3 {work}/open.py {work} {FILES} r a")
+    events = traced(tracer, f"python3 {work}/open.py {work} {FILES} r a")
     missing = [i for i, access in enumerate(opened(events, work, FILES)) if not {"read", "append"} <= access]
     assert missing == [], f"{len(missing)} files without both accesses"
     assert kinds(events, "stats")[-1]["lost_events"] == 0
