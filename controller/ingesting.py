@@ -73,8 +73,9 @@ class Ingestor:
         self._writing: set[Key] = set()
         self._stored: queue.Queue[list[Report]] = queue.Queue(maxsize=10000)
         self._notifier_pid = 0  # the thread is started in the serving process (after a fork)
-        self._models: dict[tuple[str, str], dict[str, Any]] = {}  # last stored, written under _writing
-        self._unions: dict[tuple[str, str], Union] = {}  # its data as a union, extended by the next merge
+        # per profile: the last stored model and its data as a union (extended by the next merge),
+        # written under _writing
+        self._kept: dict[tuple[str, str], tuple[dict[str, Any] | None, Union]] = {}
         self._windows: dict[tuple[str, str], tuple[str, float]] = {}
 
     def _profile(self, report: Report) -> dict[str, Any]:
@@ -214,10 +215,11 @@ class Ingestor:
         for _ in range(CONFLICT_RETRIES):
             started = time.perf_counter()
             window = self._window(first)
-            current, union = self._models.pop(key, None), self._unions.pop(key, None)
-            if current is None or union is None:
+            kept = self._kept.pop(key, None)
+            if kept is None:
                 current = self.models.load(first.namespace, first.profile)
-                union = union_of(current)
+                kept = current, union_of(current)
+            current, union = kept
             with MERGE_SECONDS.time():
                 model = merge_reports(current, reports, window, datetime.datetime.now(datetime.UTC), union)
             merged = time.perf_counter()
@@ -227,7 +229,7 @@ class Ingestor:
                 if error.status != 409:
                     raise
                 continue
-            self._models[key], self._unions[key] = {**stored, "data": model["data"]}, union
+            self._kept[key] = {**stored, "data": model["data"]}, union
             log.info("Stored node reports profile=%s/%s reports=%d merge=%.3fs model=%.3fs nodes=%s",
                      first.namespace, first.profile, len(reports), merged - started,
                      time.perf_counter() - merged, ",".join(r.node for r in reports))

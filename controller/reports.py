@@ -117,7 +117,7 @@ def new_model(namespace: str, name: str) -> dict[str, Any]:
             "storageType": CRD_INTERNAL, "data": {}, "status": {"ready": False}}
 
 
-def window_reports(model: Mapping[str, Any], window: str) -> dict[str, Any]:
+def _window_record(model: Mapping[str, Any], window: str) -> dict[str, Any]:
     """The model's record of the nodes that reported in ``window`` (a fresh one for another window).
 
     The record is the object's own top-level ``reports``, not its status: it is written in the same
@@ -153,7 +153,7 @@ def merge_reports(model: Mapping[str, Any] | None, reports: Sequence[Report], wi
         for recording in recordings:
             union.add_model(recording)
         result["data"] = {**dict(data), **to_data(union.build())}
-    record = window_reports(result, window)
+    record = _window_record(result, window)
     reported = set(record.get("reportedNodes") or [])
     failed = dict(record.get("failedNodes") or {})
     for report in reports:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Any
+from collections.abc import Callable
 
 RESCAN_SECONDS = 600.0
 
 
 class _AfterFullCollections:
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.rescanned = clock()
 
