@@ -15,6 +15,7 @@ import ctypes as ct
 import fcntl
 import os
 import platform
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,31 @@ _bpf.ring_buffer__new.argtypes = [ct.c_int, _SAMPLE, ct.c_void_p, ct.c_void_p]
 for _name in ("ring_buffer__poll", "ring_buffer__consume", "ring_buffer__epoll_fd", "ring_buffer__free"):
     getattr(_bpf, _name).argtypes = [ct.c_void_p] + ([ct.c_int] if _name.endswith("poll") else [])
 _libc.syscall.restype = ct.c_long
+LOG_BYTES = 1 << 20  # the verifier's log of a program it refused (its end goes into the error)
+
+
+class _LoadOpts(ct.Structure):
+    """libbpf's ``struct bpf_prog_load_opts`` up to the verifier log (``sz`` says how far)."""
+
+    _fields_ = [("sz", ct.c_size_t), ("attempts", ct.c_int), ("expected_attach_type", ct.c_int),
+                ("prog_btf_fd", ct.c_uint32), ("prog_flags", ct.c_uint32), ("prog_ifindex", ct.c_uint32),
+                ("kern_version", ct.c_uint32), ("attach_btf_id", ct.c_uint32),
+                ("attach_prog_fd", ct.c_uint32), ("attach_btf_obj_fd", ct.c_uint32),
+                ("fd_array", ct.c_void_p), ("func_info", ct.c_void_p), ("func_info_cnt", ct.c_uint32),
+                ("func_info_rec_size", ct.c_uint32), ("line_info", ct.c_void_p),
+                ("line_info_cnt", ct.c_uint32), ("line_info_rec_size", ct.c_uint32),
+                ("log_level", ct.c_uint32), ("log_size", ct.c_uint32), ("log_buf", ct.c_void_p)]
+
+
+def _verifier_log(kind: int, name: bytes, license: bytes, insns: bytes) -> str:
+    """The verifier's reasons for refusing a program (its last lines), from a second load with a log."""
+    buf = ct.create_string_buffer(LOG_BYTES)
+    opts = _LoadOpts(sz=ct.sizeof(_LoadOpts), log_level=1, log_size=LOG_BYTES, log_buf=ct.addressof(buf))
+    fd = int(_bpf.bpf_prog_load(kind, name, license, insns, len(insns) // 8, ct.byref(opts)))
+    if fd >= 0:
+        os.close(fd)
+    lines = buf.value.decode(errors="replace").strip().splitlines()
+    return "\n".join(lines[-12:])
 NCPUS = int(_bpf.libbpf_num_possible_cpus())
 
 
@@ -59,6 +85,26 @@ def kfunc_calls(insns: bytes) -> bytes:
             out[at + 1] = PSEUDO_KFUNC_CALL << 4
             out[at + 4:at + 8] = (imm & ~KFUNC_MARK).to_bytes(4, "little")
     return bytes(out)
+
+
+def void_cast_supported(rdonly_cast: int) -> bool:
+    """Whether the verifier takes ``bpf_rdonly_cast(p, 0)`` (kfunc id ``rdonly_cast``): untyped
+    read-only kernel memory, read with plain loads that the JIT makes fault-safe (Linux 6.17). A
+    five-instruction probe program answers; tracer.c then needs no helper call to read a member."""
+    if rdonly_cast <= 0:
+        return False
+    insn = struct.Struct("<BBhi")  # code, dst | src << 4, offset, immediate
+
+    def zero(reg: int) -> bytes:
+        return insn.pack(0xB7, reg, 0, 0)  # mov reg, 0
+
+    probe = (zero(1) + zero(2) + insn.pack(CALL, PSEUDO_KFUNC_CALL << 4, 0, rdonly_cast)  # r0 = cast(0, 0)
+             + insn.pack(0x71, 0, 0, 0) + zero(0) + insn.pack(0x95, 0, 0, 0))  # r0 = *(u8 *)r0; r0 = 0; exit
+    fd = int(_bpf.bpf_prog_load(PROG_RAW_TRACEPOINT, b"void_cast", b"GPL", probe, len(probe) // 8, None))
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
 
 
 class KernelError(OSError):
@@ -129,10 +175,14 @@ class Loaded:
         def load(prog: ProgSpec) -> tuple[int, int]:
             kind = PROG_RAW_TRACEPOINT if prog.name.startswith(RAW_PREFIX) else PROG_TRACEPOINT
             insns = kfunc_calls(relocate(prog, fds))
-            fd = int(_bpf.bpf_prog_load(kind, prog.name[:15].encode(), compiled.license.encode(), insns,
-                                        len(insns) // 8, None))
-            return fd, ct.get_errno()
+            name, license = prog.name[:15].encode(), compiled.license.encode()
+            fd = int(_bpf.bpf_prog_load(kind, name, license, insns, len(insns) // 8, None))
+            errno = ct.get_errno()
+            if fd < 0:
+                failures[prog.name] = _verifier_log(kind, name, license, insns)
+            return fd, errno
 
+        failures: dict[str, str] = {}
         with concurrent.futures.ThreadPoolExecutor(LOADERS) as pool:
             results = list(pool.map(load, compiled.progs))
         for prog, (fd, _errno) in zip(compiled.progs, results, strict=True):
@@ -140,7 +190,8 @@ class Loaded:
                 self.progs[prog.name] = self._keep(fd)
         for prog, (fd, errno) in zip(compiled.progs, results, strict=True):
             ct.set_errno(errno)
-            _check(fd, f"program {prog.name}")
+            _check(fd, f"program {prog.name}" + (f" (the verifier: {failures[prog.name]})"
+                                                  if failures.get(prog.name) else ""))
 
     def _keep(self, fd: int) -> int:
         self.fds.append(fd)
@@ -187,9 +238,9 @@ class Loaded:
         if self._ring:
             _bpf.ring_buffer__poll(self._ring, timeout)
 
-    def ring_buffer_consume(self) -> None:
-        if self._ring:
-            _bpf.ring_buffer__consume(self._ring)
+    def ring_buffer_consume(self) -> int:
+        """Decode what the ring buffer holds; the number of records."""
+        return max(0, int(_bpf.ring_buffer__consume(self._ring))) if self._ring else 0
 
     def ring_epoll_fd(self) -> int:
         return int(_bpf.ring_buffer__epoll_fd(self._ring)) if self._ring else -1
