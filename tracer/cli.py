@@ -40,6 +40,7 @@ from typing import Any
 from tracer import program
 
 log = logging.getLogger("tracer")
+BUSY_WAIT, IDLE_WAIT = 0.05, 0.25  # seconds between ring-buffer drains while records come / none came
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,20 +135,23 @@ def initial_targets(tracer: Any, args: argparse.Namespace) -> None:
 
 
 def loop(tracer: Any, args: argparse.Namespace, stopping: list[int]) -> None:
-    """Wait for the ring buffer's wake-up or stdin (at most 50 ms), drain the ring buffer, run
-    the commands there are; until stop, EOF, a signal or the duration."""
+    """Wait for the ring buffer's wake-up or stdin, drain the ring buffer, run the commands there
+    are; until stop, EOF, a signal or the duration. Most records wake no one (tracer.c): the wait
+    is BUSY_WAIT while records come, IDLE_WAIT once a drain found none (a wake-up costs the tracer
+    CPU time that a quiet node should not spend)."""
     deadline = time.monotonic() + args.duration if args.duration else None
     pending = b""
     fd = -1 if args.no_stdin else sys.stdin.fileno()
     wakeup = tracer.wakeup_fd()
     watched = [f for f in (fd, wakeup) if f >= 0]
+    wait = BUSY_WAIT
     while not stopping and (deadline is None or time.monotonic() < deadline):
         if wakeup < 0:
-            tracer.poll(50)
+            tracer.poll(int(BUSY_WAIT * 1000))
             ready = select.select([fd], [], [], 0)[0] if fd >= 0 else []
         else:
-            ready = select.select(watched, [], [], 0.05)[0]
-            tracer.drain()
+            ready = select.select(watched, [], [], wait)[0]
+            wait = BUSY_WAIT if tracer.drain() else IDLE_WAIT
         if fd < 0 or fd not in ready:
             continue
         chunk = os.read(fd, 65536)

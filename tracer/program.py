@@ -65,6 +65,7 @@ OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_TASK_REAL_CRED": ("task_struct", "real_cred"),
     "OFF_CRED_FSUID": ("cred", "fsuid"),
     "OFF_TASK_MM": ("task_struct", "mm"),
+    "OFF_TASK_STACK": ("task_struct", "stack"),
     "OFF_MM_EXE_FILE": ("mm_struct", "exe_file"),
 }
 # programs reached by tail call (code shared by many probes, compiled and verified once), by index
@@ -106,17 +107,25 @@ def btf_flags(btf: BTF) -> dict[str, int]:
     return flags
 
 
+def verifier_flags(flags: dict[str, int]) -> dict[str, int]:
+    """``flags`` and what this kernel's verifier takes: KFUNC_VOID_CAST, reads of untyped kernel
+    memory with plain loads (tracer.kernel.void_cast_supported)."""
+    from tracer.kernel import void_cast_supported
+
+    return {**flags, "KFUNC_VOID_CAST": int(void_cast_supported(flags["KFUNC_RDONLY_CAST"]))}
+
+
 def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
     """``btf_flags`` of the running kernel, cached by BTF size, mtime and kernel release."""
     st = os.stat(VMLINUX)
-    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat-kfunc"
+    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat-kfunc-void"
     path = os.path.join(cache_dir, "btf-flags.json")  # offsets and type ids
     with contextlib.suppress(OSError, ValueError):
         with open(path) as f:
             cached = json.load(f)
         if cached.get("key") == key:
             return {str(k): int(v) for k, v in cached["flags"].items()}
-    flags = btf_flags(BTF())
+    flags = verifier_flags(btf_flags(BTF()))
     with contextlib.suppress(OSError):
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f"{path}.{os.getpid()}"
@@ -129,7 +138,7 @@ def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
 def cflags(btf: BTF | None = None, ring_mib: int = RING_MIB) -> list[str]:
     """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table; the ring
     buffer holds ``ring_mib`` MiB (a power of two)."""
-    flags = btf_flags(btf) if btf else cached_btf_flags()
+    flags = verifier_flags(btf_flags(btf)) if btf else cached_btf_flags()
     for name in SYSCALLS:
         number = syscall_number(ARCH, name)
         flags[f"NR_{name.upper()}"] = -1 if number is None else number

@@ -318,10 +318,12 @@ class Tracer:
         """A file descriptor readable when the ring buffer wakes its reader (-1: none)."""
         return int(self.bpf.ring_epoll_fd())
 
-    def drain(self) -> None:
-        """Decode every record there is, then flush."""
-        self.bpf.ring_buffer_consume()
-        self.flush_output()
+    def drain(self) -> int:
+        """Decode every record there is, then flush; the number of records."""
+        records = self.bpf.ring_buffer_consume()
+        if records:
+            self.flush_output()
+        return records
 
     def poll(self, timeout_ms: int) -> None:
         """Wait up to ``timeout_ms`` for a wake-up (most records send none), decode every

@@ -43,6 +43,28 @@ def test_a_cgroup_that_is_not_targeted_records_nothing(tracer: TracerProcess) ->
     assert tracer.of(other.name) == []
 
 
+def test_short_lived_processes_in_and_out_of_a_target_are_told_apart(tracer: TracerProcess) -> None:
+    """The per-CPU answer is keyed at sys_enter by the address of the task's saved registers, on its
+    kernel stack; the kernel hands a freed stack to the next new task, so hundreds of processes
+    ending and starting side by side in a targeted and an untargeted cgroup must never share one."""
+    marker = f"/tmp/varmor-stacks-{uuid.uuid4().hex}"
+    loop = "for i in $(seq 300); do cat {0} > /dev/null; done"
+    targeted = Container(f"touch {marker}.a; " + loop.format(f"{marker}.a"))
+    other = Container(f"touch {marker}.b; " + loop.format(f"{marker}.b"))
+    try:
+        tracer.add(targeted.name, f"cgroup={targeted.cgroup}")
+        other.release()
+        targeted.release()
+        targeted.run()
+        other.run()
+        events = tracer.remove(targeted.name)
+    finally:
+        targeted.remove()
+        other.remove()
+    assert f"{marker}.a" in files(events)
+    assert not [e for e in tracer.events if marker + ".b" in str(e)]
+
+
 def test_a_removed_target_records_nothing_more(tracer: TracerProcess) -> None:
     marker = f"/tmp/varmor-removed-{uuid.uuid4().hex}"
     ctr = Container(f"sleep 0.5; touch {marker}")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import struct
 
-from tracer import kernel, program
+import pytest
+
+from tracer import kernel, objects, program
 from tracer.btf import BTF
 
 INSN = struct.Struct("<BBhi")
@@ -40,3 +42,20 @@ def test_the_compiled_program_reads_the_task_through_the_kfunc_on_this_kernel() 
               if INSN.unpack_from(prog.insns, at)[0] == kernel.CALL
               and INSN.unpack_from(prog.insns, at)[3] & kernel.KFUNC_MARK}
     assert "raw_tracepoint__sys_enter" in marked and "fd_prog" in marked
+
+
+def test_this_kernels_verifier_takes_untyped_reads_and_the_program_is_built_for_them() -> None:
+    rdonly_cast = BTF().func_id("bpf_rdonly_cast")
+    assert kernel.void_cast_supported(rdonly_cast)              # Linux 6.17+: the machine runs 6.18
+    assert not kernel.void_cast_supported(BTF().struct_id("task_struct"))   # not a kfunc: refused
+    assert not kernel.void_cast_supported(-1)                   # no bpf_rdonly_cast at all
+    assert "-DKFUNC_VOID_CAST=1" in program.cflags()
+
+
+def test_a_program_the_verifier_refuses_fails_with_the_verifiers_reason() -> None:
+    r0_unset_exit = INSN.pack(0x95, 0, 0, 0)                    # exit with r0 never written
+    bad = objects.Compiled("GPL", (), (objects.ProgSpec("tracepoint__bad", r0_unset_exit, ()),))
+    with pytest.raises(kernel.KernelError) as refused:
+        kernel.Loaded(bad)
+    assert "program tracepoint__bad" in str(refused.value)
+    assert "R0 !read_ok" in str(refused.value)                  # the verifier's own words

@@ -2,16 +2,19 @@
  *
  * Tracepoints and raw tracepoints only. No kernel #include: every struct offset (OFF_*) and
  * syscall number (NR_*) comes from BTF / the syscall table as a -D flag (tracer/program.py). The
- * current task and its saved user registers are BTF pointers (bpf_get_current_task_btf,
- * bpf_task_pt_regs: Linux 5.15), read with plain loads.
+ * current task and its saved user registers are read with plain loads: BTF pointers
+ * (bpf_rdonly_cast, Linux 6.2; bpf_get_current_task_btf and bpf_task_pt_regs before), and so is
+ * untyped kernel memory (files, dentries, inodes) where the verifier takes bpf_rdonly_cast(p, 0)
+ * (Linux 6.17; bpf_probe_read_kernel before).
  *
  * Attribution: cgroup-v2 id first (catches processes that join later, like `kubectl exec`),
  * then mount namespace (only when such targets exist; entries die with their anchor process,
  * because namespace inodes are reused at once), then the fork tree (targets added by pid).
  * The fork tree also tells the container's own processes (origin "container") from processes
  * that joined the cgroup later (origin "exec"). The answer is cached per CPU and keyed by the
- * task pointer and a generation that user space bumps on every target change and the kernel
- * bumps on every task free and cgroup move, so the common case costs no helper but one.
+ * task pointer (at sys_enter: its saved registers' address, which needs no helper call) and a
+ * generation that user space bumps on every target change and the kernel bumps on every task
+ * exit and free and cgroup move, so the common case costs at most one helper call.
  *
  * A process in a child cgroup of a target cgroup belongs to that target (the deepest targeted
  * ancestor wins).
@@ -29,7 +32,7 @@
  * target slot. Paths are resolved by one program (walk_path), reached by tail call, so the walk
  * is compiled and verified once; paths longer than the kernel's 4,096 bytes are flagged.
  * Records go through one ring buffer without a wake-up each (a wake-up costs the traced task
- * more than the record): user space drains it every poll interval, and every WAKE_EVERY-th
+ * more than the record): user space drains it every 50 ms (250 ms when idle), and every WAKE_EVERY-th
  * record on a CPU wakes it early. Records that do not fit are counted as lost. A record that
  * carries no string but its path (a file opened, mapped or locked; a capability, socket or
  * ptrace) is sent compact: the header and the used part of the path only (`compact` = 1).
@@ -61,7 +64,7 @@ enum { CFG_MNT = 1, CFG_TREE = 2 };
 enum { P_WALK = 0, P_FD = 1, P_NAMES = 2 };
 
 struct tgt { u32 id; u32 slot; };
-struct who { u64 task; u64 kgen; u32 ugen; u32 id; u32 origin; u32 base; u32 slot; u32 pad; };  /* id 0: none */
+struct who { u64 task; u64 regs; u64 kgen; u32 ugen; u32 id; u32 origin; u32 base; u32 slot; u32 pad; };  /* id 0: none */
 struct cfg_t { u32 flags; u32 ugen; };   /* written by user space only */
 struct event {
     u32 type; u32 pid; u32 id; u32 origin;     /* origin: 1 container tree, 0 joined later */
@@ -107,8 +110,8 @@ BPF_PERCPU_ARRAY(stackbuf, struct stack_t, 1);
 BPF_ARRAY(sysbits, u64, MAXT * NCOLS * NR_WORDS);   /* [slot][origin][abi][word] */
 BPF_TABLE("lru_hash", struct dkey_t, u8, dedup, DEDUP_ENTRIES);
 #define FRONT_BITS 15         /* front: 32,768 sets of FRONT_WAYS keys, a cache line each */
-#define FRONT_WAYS 4
-struct front_t { u64 a[FRONT_WAYS]; u64 b[FRONT_WAYS]; };
+#define FRONT_WAYS 8
+struct front_t { u64 h[FRONT_WAYS]; };
 BPF_ARRAY(front, struct front_t, 1 << FRONT_BITS);
 
 /* The user-memory read helpers, called through their helper numbers: for a call to
@@ -117,7 +120,6 @@ BPF_ARRAY(front, struct front_t, 1 << FRONT_BITS);
 static long (*read_user)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user;
 static long (*read_user_str)(void *dst, u32 size, const void *src) = (void *)BPF_FUNC_probe_read_user_str;
 
-static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&v, sizeof(v), p); return v; }
 
 /* The current task as a BTF pointer: its members, and the members of the structs it points to,
  * are read with plain loads (the verifier knows their types; the JIT makes them fault-safe)
@@ -127,24 +129,59 @@ static __always_inline void *rdp(void *p) { void *v = 0; bpf_probe_read_kernel(&
 static __always_inline void *task_btf(void) { return (void *)bpf_get_current_task_btf(); }
 static __always_inline void *member_ptr(void *typed, u32 off) { return *(void **)((char *)typed + off); }
 
-/* The current task as a read-only BTF pointer for plain loads, without a helper call: the kfunc
- * bpf_rdonly_cast (Linux 6.2), which the verifier replaces by a register move, applied to
- * bpf_get_current_task(), which the JIT inlines. A helper call costs a traced syscall more than the
- * loads it enables (a kernel `ret` is expensive with speculative-return mitigations: about 12 ns
- * under SRSO's Safe RET); only helpers that take a task (bpf_task_pt_regs) need task_btf(). A
- * kfunc is called by its BTF id: the loader turns a call to helper number 0x40000000 | id into
- * one (tracer.kernel.kfunc_calls). */
+/* The current task as a read-only BTF pointer for plain loads: the kfunc bpf_rdonly_cast (Linux
+ * 6.2), which the verifier replaces by a register move, applied to the task's address. Every
+ * helper call costs a traced syscall (a kernel `ret` is expensive with speculative-return
+ * mitigations: about 12 ns under SRSO's Safe RET), and bpf_get_current_task() is one: classify()
+ * calls it once per run and keeps the address in the per-CPU cache (who.task), which task_of()
+ * casts. Only helpers that take a task (bpf_task_pt_regs) need task_btf(). A kfunc is called by
+ * its BTF id: the loader turns a call to helper number 0x40000000 | id into one
+ * (tracer.kernel.kfunc_calls). */
 #if KFUNC_RDONLY_CAST > 0
 static void *(*rdonly_cast)(u64 obj, u32 btf_id) = (void *)(0x40000000L | KFUNC_RDONLY_CAST);
-static __always_inline void *task_ro(void) { return rdonly_cast(bpf_get_current_task(), BTF_TASK_STRUCT); }
+static __always_inline void *task_at(u64 task) { return rdonly_cast(task, BTF_TASK_STRUCT); }
 #else
-static __always_inline void *task_ro(void) { return task_btf(); }
+static __always_inline void *task_at(u64 task) { return task_btf(); }
 #endif
+static __always_inline void *task_ro(void) { return task_at(bpf_get_current_task()); }
+
+/* Reads of untyped kernel memory (file tables, files, dentries, inodes, mounts). With
+ * KFUNC_VOID_CAST (Linux 6.17) bpf_rdonly_cast(p, 0) makes p read-only untrusted memory: a plain
+ * load the JIT makes fault-safe, about 1 ns, where a bpf_probe_read_kernel call costs 20-30. */
+#if KFUNC_VOID_CAST > 0
+static __always_inline const char *ro(const void *p) { return rdonly_cast((u64)p, 0); }
+#define RD(type, p) (*(const type *)ro(p))
+#else
+#define RD(type, p) ({ type _v = 0; bpf_probe_read_kernel(&_v, sizeof(_v), (p)); _v; })
+#endif
+static __always_inline void *rdp(const void *p) { return (void *)RD(u64, p); }
+
+/* The current task of a classified run (classify() has just set who.task). */
+static __always_inline void *task_of(struct who *t) { return task_at(t->task); }
 
 /* The user registers of the current task, saved at syscall entry (arguments are still there at
- * exit), as a BTF pointer. */
-static __always_inline void *user_regs(void) { return (void *)bpf_task_pt_regs(task_btf()); }
-static __always_inline u64 reg_arg(void *regs, u32 off) { return *(u64 *)((char *)regs + off); }
+ * exit). With KFUNC_VOID_CAST: at a fixed distance from the task's stack (the kernel's
+ * task_pt_regs), which the first call measures with bpf_task_pt_regs and keeps in `regs_at`, so
+ * later calls need no helper; else a BTF pointer from bpf_task_pt_regs. */
+#if KFUNC_VOID_CAST > 0
+BPF_ARRAY(regs_at, s64, 1);
+static __always_inline const void *user_regs(struct who *t) {
+    int z = 0;
+    s64 *at = regs_at.lookup(&z);
+    u64 stack = RD(u64, (char *)t->task + OFF_TASK_STACK);
+    if (!at || !stack) return ro(0);   /* reads as zeros */
+    if (!*at) {   /* the verifier does no arithmetic on the helper's pointer: copy it as a number */
+        void *regs = (void *)bpf_task_pt_regs(task_btf());
+        u64 addr = 0;
+        bpf_probe_read_kernel(&addr, sizeof(addr), &regs);
+        *at = (s64)(addr - stack);
+    }
+    return ro((void *)(stack + *at));
+}
+#else
+static __always_inline const void *user_regs(struct who *t) { return (void *)bpf_task_pt_regs(task_btf()); }
+#endif
+static __always_inline u64 reg_arg(const void *regs, u32 off) { return *(const u64 *)((const char *)regs + off); }
 
 /* Count one loss in the session and, when the slot is known (< MAXT), for that target. */
 static __always_inline void count_in(u32 which, u32 slot) {
@@ -213,20 +250,36 @@ static __always_inline void classify_slow(struct who *w, u32 flags) {
     w->base = t ? (w->slot * 2 + w->origin) * 2 * NR_WORDS : 0;
 }
 
-/* The target of the current task (id 0: none), from the per-CPU cache when it is current. */
-static __always_inline struct who *classify(void) {
+/* The target of the current task (id 0: none), from the per-CPU cache when it is current. The
+ * cache is keyed by the task's address (bpf_get_current_task(): a helper call) or, at sys_enter,
+ * by the address of its saved user registers (`regs`, the raw tracepoint's first argument: no
+ * call), which is unique among live tasks (on the task's own stack). A stack is freed only after
+ * its task's sched_process_exit, which bumps the generation, so a new task given that stack
+ * cannot match the old entry. */
+static __always_inline struct who *classify_at(u64 regs) {
     int z = 0;
     struct who *w = cache.lookup(&z);
     struct cfg_t *f = cfg.lookup(&z);
     u64 *g = kgen.lookup(&z);
     if (!w || !f || !g) return 0;
-    u64 task = bpf_get_current_task(), kg = *g;
-    u32 ug = f->ugen;
-    if (w->task != task || w->kgen != kg || w->ugen != ug || (f->flags & CFG_MNT)) {
+    u64 kg = *g;
+    u32 ug = f->ugen, current = w->kgen == kg && w->ugen == ug && !(f->flags & CFG_MNT);
+    if (regs && current && w->regs == regs) return w->id ? w : 0;
+    u64 task = bpf_get_current_task();
+    if (w->task != task || !current) {
         classify_slow(w, f->flags);
-        w->task = task; w->kgen = kg; w->ugen = ug;
+        w->task = task; w->kgen = kg; w->ugen = ug; w->regs = 0;
     }
+    if (regs) w->regs = regs;
     return w->id ? w : 0;
+}
+static __always_inline struct who *classify(void) { return classify_at(0); }
+/* In a program reached by tail call: the answer its caller has just put in the cache (the same run
+ * on the same CPU, for the same task). */
+static __always_inline struct who *classified(void) {
+    int z = 0;
+    struct who *w = cache.lookup(&z);
+    return w && w->id ? w : 0;
 }
 
 static __always_inline u32 in_tree(u32 id, u32 pid) {
@@ -234,27 +287,31 @@ static __always_inline u32 in_tree(u32 id, u32 pid) {
     return v && *v == id;
 }
 
-/* The first-occurrence filter: the LRU `dedup`, behind `front`, a 4-way set-associative cache of
+/* The first-occurrence filter: the LRU `dedup`, behind `front`, an 8-way set-associative cache of
  * the keys the filter has already passed (a key in `front` was emitted before: it is skipped without
- * the LRU's lookup, which costs an open more than the rest of its work: its buckets and elements
- * spread over pages that miss the TLB). `front` holds two independent 64-bit hashes of each key
- * (128 bits, one set per cache line, 2 MiB in all): two different keys match with a probability
- * of 2^-128 per comparison, and a way torn by two concurrent writers matches nothing real. Target
- * ids are never reused, so no entry outlives its meaning. */
+ * the LRU's lookup, whose buckets and elements spread over pages that miss the TLB). `front` holds
+ * a 64-bit hash of each key (0: an empty way), eight to a set, a set per cache line, 2 MiB in all: a
+ * new key is mistaken for one of the eight with a probability of 2^-61 per lookup, and a way torn by
+ * two concurrent writers matches nothing real. A steady-state open costs about one cache miss, on
+ * its set: a file's set comes from its inode number (`near`), four consecutive numbers to a set,
+ * so that the files of one directory (created together, numbered together) share a few lines
+ * rather than a line each; other keys' sets come from their hash. Target ids are never reused, so
+ * no entry outlives its meaning. */
+#define NEAR_SHIFT 2          /* consecutive inode numbers per front set */
 static __always_inline u64 mix(u64 h, u64 k, u64 m) { return (h ^ k ^ (h >> 31)) * m; }
-static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4) {
+static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4, u64 near) {
     u64 idt = ((u64)t->origin << 48) | ((u64)type << 32) | t->id;
-    u64 a = mix(mix(mix(mix(mix(0x243F6A8885A308D3ULL, k1, 0xBF58476D1CE4E5B9ULL), k2, 0x94D049BB133111EBULL),
+    u64 h = mix(mix(mix(mix(mix(0x243F6A8885A308D3ULL, k1, 0xBF58476D1CE4E5B9ULL), k2, 0x94D049BB133111EBULL),
                         k3, 0xBF58476D1CE4E5B9ULL), k4, 0x94D049BB133111EBULL), idt, 0xBF58476D1CE4E5B9ULL);
-    u64 b = mix(mix(mix(mix(mix(0x13198A2E03707344ULL, k1, 0xD6E8FEB86659FD93ULL), k2, 0xFF51AFD7ED558CCDULL),
-                        k3, 0xD6E8FEB86659FD93ULL), k4, 0xFF51AFD7ED558CCDULL), idt, 0xC4CEB9FE1A85EC53ULL);
-    a ^= a >> 29; b ^= b >> 32;
-    u32 set = a >> (64 - FRONT_BITS);
+    h ^= h >> 29;
+    if (!h) h = 1;
+    u32 set = near ? (u32)((near >> NEAR_SHIFT) + ((idt * 0x9E3779B97F4A7C15ULL) >> 40)) & ((1 << FRONT_BITS) - 1)
+                   : (u32)(h >> (64 - FRONT_BITS));
     struct front_t *f = front.lookup(&set);
     if (f) {
         #pragma unroll
         for (int w = 0; w < FRONT_WAYS; w++)
-            if (f->a[w] == a && f->b[w] == b) return 0;
+            if (f->h[w] == h) return 0;
     }
     struct dkey_t k = {.k1 = k1, .k2 = k2, .k3 = k3, .k4 = k4, .id = t->id, .type = type,
                        .origin = t->origin};
@@ -262,16 +319,16 @@ static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k
     int fresh = !dedup.lookup(&k);
     if (fresh && dedup.update(&k, &one)) count_in(C_MAP_FULL, t->slot);
     if (f) {
-        u32 w = b & (FRONT_WAYS - 1);   /* a way at random, */
+        u32 w = (h >> 32) & (FRONT_WAYS - 1);   /* a way at random, */
         #pragma unroll
         for (int v = FRONT_WAYS - 1; v >= 0; v--)
-            if (!f->a[v] && !f->b[v]) w = v;   /* or the first empty one */
-        f->a[w & (FRONT_WAYS - 1)] = a; f->b[w & (FRONT_WAYS - 1)] = b;
+            if (!f->h[v]) w = v;                 /* or the first empty one */
+        f->h[w & (FRONT_WAYS - 1)] = h;
     }
     return fresh;
 }
 static __always_inline int first(struct who *t, u16 type, u64 k1, u64 k2) {
-    return first4(t, type, k1, k2, 0, 0);
+    return first4(t, type, k1, k2, 0, 0, 0);
 }
 static __always_inline int seen(struct who *t, u16 type, u64 k1, u64 k2) {
     struct dkey_t k = {.k1 = k1, .k2 = k2, .k3 = 0, .k4 = 0, .id = t->id, .type = type,
@@ -347,8 +404,8 @@ static __always_inline int walk_and_submit(void *ctx, u32 n) {
 
 /* The file's owner is the caller: inode uid (read by the caller) == current fsuid (AppArmor's
  * `owner`). */
-static __always_inline u32 owned(u32 iuid) {
-    void *cred = member_ptr(task_ro(), OFF_TASK_CRED);
+static __always_inline u32 owned(struct who *t, u32 iuid) {
+    void *cred = member_ptr(task_of(t), OFF_TASK_CRED);
     return cred && iuid == *(u32 *)((char *)cred + OFF_CRED_FSUID);
 }
 
@@ -373,7 +430,28 @@ struct ispan_t { char b[I_HI - I_LO]; };
 #define D_INODE(d) ((void *)(d)->w[(OFF_DENTRY_INODE - D_LO) / 8])
 #define I_FIELD(sp, type, off) (*(type *)&(sp)->b[(off) - I_LO])
 static __always_inline void read_dentry(struct dspan_t *d, void *dentry) {
+#if KFUNC_VOID_CAST > 0
+    const char *p = (const char *)dentry;
+    d->w[(OFF_DENTRY_PARENT - D_LO) / 8] = RD(u64, p + OFF_DENTRY_PARENT);
+    d->w[(OFF_DENTRY_NAME - D_LO) / 8] = RD(u64, p + OFF_DENTRY_NAME);
+    d->w[(OFF_DENTRY_NAME - D_LO) / 8 + 1] = RD(u64, p + OFF_DENTRY_NAME + 8);
+    d->w[(OFF_DENTRY_INODE - D_LO) / 8] = RD(u64, p + OFF_DENTRY_INODE);
+#else
     bpf_probe_read_kernel(d, D_HI - D_LO, (char *)dentry + D_LO);
+#endif
+}
+/* The inode members of a file key. */
+static __always_inline void read_inode(struct ispan_t *in, void *inode) {
+    if (!inode) return;
+#if KFUNC_VOID_CAST > 0
+    const char *p = (const char *)inode;
+    I_FIELD(in, u16, OFF_INODE_MODE) = RD(u16, p + OFF_INODE_MODE);
+    I_FIELD(in, u32, OFF_INODE_UID) = RD(u32, p + OFF_INODE_UID);
+    I_FIELD(in, u64, OFF_INODE_INO) = RD(u64, p + OFF_INODE_INO);
+    I_FIELD(in, u32, OFF_INODE_GENERATION) = RD(u32, p + OFF_INODE_GENERATION);
+#else
+    bpf_probe_read_kernel(in, sizeof(*in), (char *)inode + I_LO);
+#endif
 }
 
 /* d_path-like walk up to the mount-namespace root, right-aligned into a per-CPU buffer, then
@@ -454,8 +532,8 @@ int walk_path(void *ctx) {
     return 0;
 }
 
-static __always_inline void *fd_file(long fd) {
-    void *files = member_ptr(task_ro(), OFF_TASK_FILES);
+static __always_inline void *fd_file(struct who *t, long fd) {
+    void *files = member_ptr(task_of(t), OFF_TASK_FILES);
     void *fdt = files ? member_ptr(files, OFF_FILES_FDT) : 0;
     if (!fdt || fd < 0 || fd >= *(u32 *)((char *)fdt + OFF_FDT_MAXFDS)) return 0;
     void *arr = member_ptr(fdt, OFF_FDT_FD);   /* struct file **: the element is read untyped */
@@ -465,29 +543,28 @@ static __always_inline void *fd_file(long fd) {
 /* Tail-call target P_FD: a file event for job fd with job acc, once per target/origin/access. */
 int fd_prog(void *ctx) {
     struct job_t *j = job();
-    struct who *t = classify();
+    struct who *t = classified();
     if (!j || !t) return 0;
     u32 acc = j->acc[0];
-    void *file = fd_file(j->fd);
+    void *file = fd_file(t, j->fd);
     if (!file) return 0;
-    u64 fpath[2] = {};   /* struct path: mnt, dentry */
-    bpf_probe_read_kernel(fpath, sizeof(fpath), (char *)file + OFF_FILE_PATH);
-    void *vfsmnt = (void *)fpath[OFF_PATH_MNT / 8], *dentry = (void *)fpath[OFF_PATH_DENTRY / 8];
+    void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
+    void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
     if (!vfsmnt || !dentry) return 0;
     struct dspan_t d = {};
     read_dentry(&d, dentry);
     void *inode = D_INODE(&d);
     struct ispan_t in = {};
-    if (inode) bpf_probe_read_kernel(&in, sizeof(in), (char *)inode + I_LO);
+    read_inode(&in, inode);
     u64 ino = I_FIELD(&in, u64, OFF_INODE_INO);
     u32 gen = I_FIELD(&in, u32, OFF_INODE_GENERATION), hash = (u32)D_HASH_LEN(&d);
     if ((I_FIELD(&in, u16, OFF_INODE_MODE) & 0170000) == 0040000) acc |= A_DIR;
     if (!first4(t, EV_FILE | (acc << 4), (u64)dentry, (u64)vfsmnt, (u64)inode ^ ino,
-                ((u64)gen << 32) | hash)) return 0;
+                ((u64)gen << 32) | hash, ino)) return 0;
     struct event *e = ev_new(EV_FILE, t);
     if (!e) return 0;
     e->a0 = acc;
-    e->a1 = inode && owned(I_FIELD(&in, u32, OFF_INODE_UID));
+    e->a1 = inode && owned(t, I_FIELD(&in, u32, OFF_INODE_UID));
     set_job(0, vfsmnt, dentry);
     return walk_and_submit(ctx, 1);
 }
@@ -511,6 +588,7 @@ TRACEPOINT_PROBE(sched, sched_process_fork) {
     return 0;
 }
 TRACEPOINT_PROBE(sched, sched_process_exit) {
+    bump_gen();   /* the task's stack (classify_at's key) is freed after this */
     u64 pt = bpf_get_current_pid_tgid();
     u32 tid = pt;
     tree.delete(&tid);
@@ -534,7 +612,7 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     bump_gen();   /* the task has a new name: classify it again (runtime_setup) */
     struct who *t = classify();
     if (!t) return 0;
-    void *mm = rdp((char *)bpf_get_current_task() + OFF_TASK_MM);
+    void *mm = rdp((char *)t->task + OFF_TASK_MM);
     void *file = mm ? rdp((char *)mm + OFF_MM_EXE_FILE) : 0;
     if (!file) return 0;
     void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
@@ -549,7 +627,7 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     if (!cwd) return walk_and_submit(args, 1);
     cwd->a2 = 1;
     bpf_probe_read_kernel_str(cwd->s1, sizeof(cwd->s1), filename);
-    void *fs = rdp((char *)bpf_get_current_task() + OFF_TASK_FS);
+    void *fs = rdp((char *)t->task + OFF_TASK_FS);
     set_job(1, rdp((char *)fs + OFF_FS_PWD + OFF_PATH_MNT), rdp((char *)fs + OFF_FS_PWD + OFF_PATH_DENTRY));
     return walk_and_submit(args, 2);
 }
@@ -564,7 +642,7 @@ struct exit_args { u64 common; s32 nr; u32 pad; s64 ret; };
 #define ARG(i) reg_arg(regs, OFF_PT_REGS_ARG##i)
 
 /* ---------------- open family: resolve the returned fd ---------------- */
-static __always_inline int open_done(void *ctx, s32 nr, long ret, void *regs) {
+static __always_inline int open_done(void *ctx, s32 nr, long ret, const void *regs) {
     if (ret < 0) return 0;
     u32 flags;
     if (nr == NR_CREAT) flags = 01101;
@@ -584,13 +662,13 @@ static __always_inline int open_done(void *ctx, s32 nr, long ret, void *regs) {
 
 /* ---------------- syscall set ---------------- */
 RAW_TRACEPOINT_PROBE(sys_enter) {
-    struct who *t = classify();
+    struct who *t = classify_at(ctx->args[0]);   /* struct pt_regs *: the task's saved registers */
     if (!t) return 0;
     u32 nr = ctx->args[1];
     if (nr >= NR_WORDS * 64) { count_in(C_NR_RANGE, t->slot); return 0; }
     u32 abi = 0;
 #if COMPAT_OFF >= 0
-    u32 status = *(u32 *)((char *)task_ro() + COMPAT_OFF);
+    u32 status = *(u32 *)((char *)task_of(t) + COMPAT_OFF);
     abi = (status & COMPAT_MASK) ? NR_WORDS : 0;
 #endif
     u32 i = t->base + abi + (nr >> 6);
@@ -617,10 +695,10 @@ static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, co
     if (e->s1[0] == '/') return 0;  /* user space joins relative names to the directory */
     void *path;
     if ((int)dirfd == AT_FDCWD) {
-        void *fs = rdp((char *)bpf_get_current_task() + OFF_TASK_FS);
+        void *fs = rdp((char *)t->task + OFF_TASK_FS);
         path = (char *)fs + OFF_FS_PWD;
     } else {
-        void *file = fd_file(dirfd);
+        void *file = fd_file(t, dirfd);
         if (!file) return -1;
         path = (char *)file + OFF_FILE_PATH;
     }
@@ -631,7 +709,7 @@ static __always_inline int name_at(u32 i, struct who *t, u32 acc, long dirfd, co
  * directory. No kernel dedup for names: user space dedups on the joined path. */
 int names_prog(void *ctx) {
     struct job_t *j = job();
-    struct who *t = classify();
+    struct who *t = classified();
     if (!j || !t) return 0;
     u32 n = j->n;
     if (name_at(0, t, j->acc[0], j->dirfd[0], (const char *)j->name[0])) return 0;
@@ -686,13 +764,13 @@ static __always_inline int noaudit_caller(void *ctx) {
  * DAC checks on the overlay's work directory happen in the workload's task. AppArmor attributes a
  * check to the label of the credentials checked, i.e. the mounter's, never the workload's profile.
  * (access(2) overrides too, but only for set-id or capability-holding non-root callers.) */
-static __always_inline int foreign_cred(const void *cred) {
-    return cred != member_ptr(task_ro(), OFF_TASK_REAL_CRED);
+static __always_inline int foreign_cred(struct who *t, const void *cred) {
+    return cred != member_ptr(task_of(t), OFF_TASK_REAL_CRED);
 }
 TRACEPOINT_PROBE(capability, cap_capable) {
     if (args->ret != 0) return 0;     /* denied checks need no rule */
     struct who *t = classify();
-    if (!t || foreign_cred(args->cred)) return 0;
+    if (!t || foreign_cred(t, args->cred)) return 0;
     u32 cap = args->cap;
     if (seen(t, EV_CAP, cap, 0) || noaudit_caller(args) || !first(t, EV_CAP, cap, 0)) return 0;
     struct event *e = ev_new(EV_CAP, t);
@@ -745,7 +823,7 @@ int sys_exit_prog(struct exit_args *args) {
     struct who *t = classify();
     if (!t) return 0;
     s32 nr = args->nr;
-    void *regs = user_regs();
+    const void *regs = user_regs(t);
     if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2)
         return open_done(args, nr, args->ret, regs);
     if (nr == NR_MMAP)          /* mmap(PROT_EXEC, fd) */
