@@ -320,7 +320,7 @@ class Tracer:
 
     def drain(self) -> int:
         """Decode every record there is, then flush; the number of records."""
-        records = self.bpf.ring_buffer_consume()
+        records = int(self.bpf.ring_buffer_consume())
         if records:
             self.flush_output()
         return records
