@@ -299,20 +299,37 @@ static __always_inline u32 in_tree(u32 id, u32 pid) {
  * no entry outlives its meaning. */
 #define NEAR_SHIFT 2          /* consecutive inode numbers per front set */
 static __always_inline u64 mix(u64 h, u64 k, u64 m) { return (h ^ k ^ (h >> 31)) * m; }
-static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4, u64 near) {
+/* The key's 64-bit hash (never 0) and its set in `front`. */
+static __always_inline u64 front_hash(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4, u64 near,
+                                      u32 *set) {
     u64 idt = ((u64)t->origin << 48) | ((u64)type << 32) | t->id;
     u64 h = mix(mix(mix(mix(mix(0x243F6A8885A308D3ULL, k1, 0xBF58476D1CE4E5B9ULL), k2, 0x94D049BB133111EBULL),
                         k3, 0xBF58476D1CE4E5B9ULL), k4, 0x94D049BB133111EBULL), idt, 0xBF58476D1CE4E5B9ULL);
     h ^= h >> 29;
     if (!h) h = 1;
-    u32 set = near ? (u32)((near >> NEAR_SHIFT) + ((idt * 0x9E3779B97F4A7C15ULL) >> 40)) & ((1 << FRONT_BITS) - 1)
-                   : (u32)(h >> (64 - FRONT_BITS));
+    *set = near ? (u32)((near >> NEAR_SHIFT) + ((idt * 0x9E3779B97F4A7C15ULL) >> 40)) & ((1 << FRONT_BITS) - 1)
+                : (u32)(h >> (64 - FRONT_BITS));
+    return h;
+}
+static __always_inline int front_holds(struct front_t *f, u64 h) {
+    if (!f) return 0;
+    #pragma unroll
+    for (int w = 0; w < FRONT_WAYS; w++)
+        if (f->h[w] == h) return 1;
+    return 0;
+}
+/* Whether `front` holds the key: it passed the filter before. */
+static __always_inline int in_front(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4, u64 near) {
+    u32 set = 0;
+    u64 h = front_hash(t, type, k1, k2, k3, k4, near, &set);
+    return front_holds(front.lookup(&set), h);
+}
+/* Whether the key is a first occurrence (it is then remembered). */
+static __always_inline int first4(struct who *t, u16 type, u64 k1, u64 k2, u64 k3, u64 k4, u64 near) {
+    u32 set = 0;
+    u64 h = front_hash(t, type, k1, k2, k3, k4, near, &set);
     struct front_t *f = front.lookup(&set);
-    if (f) {
-        #pragma unroll
-        for (int w = 0; w < FRONT_WAYS; w++)
-            if (f->h[w] == h) return 0;
-    }
+    if (front_holds(f, h)) return 0;
     struct dkey_t k = {.k1 = k1, .k2 = k2, .k3 = k3, .k4 = k4, .id = t->id, .type = type,
                        .origin = t->origin};
     u8 one = 1;
@@ -540,13 +557,11 @@ static __always_inline void *fd_file(struct who *t, long fd) {
     return rdp((char *)arr + fd * 8);
 }
 
-/* Tail-call target P_FD: a file event for job fd with job acc, once per target/origin/access. */
-int fd_prog(void *ctx) {
-    struct job_t *j = job();
-    struct who *t = classified();
-    if (!j || !t) return 0;
-    u32 acc = j->acc[0];
-    void *file = fd_file(t, j->fd);
+/* The first-occurrence key of the file open at fd, accessed as acc (A_DIR added for a directory);
+ * 0 when there is no such file. */
+struct fkey_t { u64 dentry; u64 vfsmnt; u64 inode; u64 ino; u64 gen_hash; u32 acc; u32 uid; };
+static __always_inline int file_key(struct who *t, long fd, u32 acc, struct fkey_t *k) {
+    void *file = fd_file(t, fd);
     if (!file) return 0;
     void *vfsmnt = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_MNT);
     void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
@@ -556,20 +571,35 @@ int fd_prog(void *ctx) {
     void *inode = D_INODE(&d);
     struct ispan_t in = {};
     read_inode(&in, inode);
-    u64 ino = I_FIELD(&in, u64, OFF_INODE_INO);
-    u32 gen = I_FIELD(&in, u32, OFF_INODE_GENERATION), hash = (u32)D_HASH_LEN(&d);
-    if ((I_FIELD(&in, u16, OFF_INODE_MODE) & 0170000) == 0040000) acc |= A_DIR;
-    if (!first4(t, EV_FILE | (acc << 4), (u64)dentry, (u64)vfsmnt, (u64)inode ^ ino,
-                ((u64)gen << 32) | hash, ino)) return 0;
+    k->dentry = (u64)dentry; k->vfsmnt = (u64)vfsmnt; k->inode = (u64)inode;
+    k->ino = I_FIELD(&in, u64, OFF_INODE_INO);
+    k->gen_hash = ((u64)I_FIELD(&in, u32, OFF_INODE_GENERATION) << 32) | (u32)D_HASH_LEN(&d);
+    k->acc = acc | ((I_FIELD(&in, u16, OFF_INODE_MODE) & 0170000) == 0040000 ? A_DIR : 0);
+    k->uid = I_FIELD(&in, u32, OFF_INODE_UID);
+    return 1;
+}
+#define FILE_KEY(k) EV_FILE | ((k)->acc << 4), (k)->dentry, (k)->vfsmnt, (k)->inode ^ (k)->ino, (k)->gen_hash, (k)->ino
+
+/* Tail-call target P_FD: a file event for job fd with job acc, once per target/origin/access. */
+int fd_prog(void *ctx) {
+    struct job_t *j = job();
+    struct who *t = classified();
+    if (!j || !t) return 0;
+    struct fkey_t k = {};
+    if (!file_key(t, j->fd, j->acc[0], &k) || !first4(t, FILE_KEY(&k))) return 0;
     struct event *e = ev_new(EV_FILE, t);
     if (!e) return 0;
-    e->a0 = acc;
-    e->a1 = inode && owned(t, I_FIELD(&in, u32, OFF_INODE_UID));
-    set_job(0, vfsmnt, dentry);
+    e->a0 = k.acc;
+    e->a1 = k.inode && owned(t, k.uid);
+    set_job(0, (void *)k.vfsmnt, (void *)k.dentry);
     return walk_and_submit(ctx, 1);
 }
 
-static __always_inline int fd_event(void *ctx, long fd, u32 acc) {   /* the caller classified */
+/* A file event for fd, accessed as acc: the common case, a key `front` holds, ends here; any
+ * other goes on in fd_prog (a tail call, so that its event code is verified once). */
+static __always_inline int fd_event(void *ctx, struct who *t, long fd, u32 acc) {
+    struct fkey_t k = {};
+    if (!file_key(t, fd, acc, &k) || in_front(t, FILE_KEY(&k))) return 0;
     struct job_t *j = job();
     if (!j) return 0;
     j->fd = fd; j->acc[0] = acc;
@@ -642,8 +672,8 @@ struct exit_args { u64 common; s32 nr; u32 pad; s64 ret; };
 #define ARG(i) reg_arg(regs, OFF_PT_REGS_ARG##i)
 
 /* ---------------- open family: resolve the returned fd ---------------- */
-static __always_inline int open_done(void *ctx, s32 nr, long ret, const void *regs) {
-    if (ret < 0) return 0;
+/* The access an open asks for (its flags). */
+static __always_inline u32 open_access(s32 nr, const void *regs) {
     u32 flags;
     if (nr == NR_CREAT) flags = 01101;
     else if (nr == NR_OPEN) flags = ARG(1);
@@ -657,7 +687,7 @@ static __always_inline int open_done(void *ctx, s32 nr, long ret, const void *re
     if (mode == 1 || mode == 2) acc |= (flags & 02000) ? A_APPEND : A_WRITE;
     if (flags & 0100) acc |= A_CREATE;
     if (flags & 01000) acc |= A_WRITE;         /* O_TRUNC */
-    return fd_event(ctx, ret, acc);
+    return acc;
 }
 
 /* ---------------- syscall set ---------------- */
@@ -824,15 +854,24 @@ int sys_exit_prog(struct exit_args *args) {
     if (!t) return 0;
     s32 nr = args->nr;
     const void *regs = user_regs(t);
-    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2)
-        return open_done(args, nr, args->ret, regs);
-    if (nr == NR_MMAP)          /* mmap(PROT_EXEC, fd) */
-        return (ARG(2) & 4) && (long)ARG(4) >= 0 ? fd_event(args, (long)ARG(4), A_MMAP) : 0;
-    if (nr == NR_FLOCK) return fd_event(args, (long)ARG(0), A_LOCK);
-    if (nr == NR_FCNTL) {       /* F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW */
+    long fd = -1;     /* the file events: an fd and the access */
+    u32 acc = 0;
+    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2) {
+        if (args->ret < 0) return 0;
+        fd = args->ret; acc = open_access(nr, regs);
+    } else if (nr == NR_MMAP) { /* mmap(PROT_EXEC, fd) */
+        if (!(ARG(2) & 4) || (long)ARG(4) < 0) return 0;
+        fd = (long)ARG(4); acc = A_MMAP;
+    } else if (nr == NR_FLOCK) {
+        fd = (long)ARG(0); acc = A_LOCK;
+    } else if (nr == NR_FCNTL) { /* F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW */
         u64 cmd = ARG(1);
-        return (cmd == 6 || cmd == 7 || cmd == 37 || cmd == 38) ? fd_event(args, (long)ARG(0), A_LOCK) : 0;
+        if (cmd != 6 && cmd != 7 && cmd != 37 && cmd != 38) return 0;
+        fd = (long)ARG(0); acc = A_LOCK;
     }
+    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2 || nr == NR_MMAP ||
+        nr == NR_FLOCK || nr == NR_FCNTL)
+        return fd_event(args, t, fd, acc);
     if (args->ret < 0) return 0;   /* a failed call needs no rule */
     if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, ARG(1));
     if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)ARG(2), ARG(3));
