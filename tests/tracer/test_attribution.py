@@ -8,7 +8,7 @@ import subprocess
 import time
 import uuid
 
-from tests.tracer.harness import CGROUP_ROOT, Container, TracerProcess, files, kinds
+from tests.tracer.harness import CGROUP_ROOT, Container, Event, TracerProcess, files, kinds
 
 
 def test_a_process_that_joins_the_cgroup_later_is_recorded_and_marked_as_exec(tracer: TracerProcess) -> None:
@@ -27,20 +27,28 @@ def test_a_process_that_joins_the_cgroup_later_is_recorded_and_marked_as_exec(tr
     assert ("/etc/passwd", "container") not in origins
 
 
-def test_a_cgroup_that_is_not_targeted_records_nothing(tracer: TracerProcess) -> None:
-    marker = f"/tmp/varmor-untargeted-{uuid.uuid4().hex}"
-    targeted, other = Container(f"touch {marker}.a"), Container(f"touch {marker}.b; cat {marker}.b")
+def beside(tracer: TracerProcess, marker: str, targeted_script: str, other_script: str,
+           at_once: bool = False) -> list[Event]:
+    """Run a targeted container and an untargeted one (the untargeted first, or both at once); the
+    targeted one's events. The untargeted one's file, ``marker``.b, must appear in no event."""
+    targeted, other = Container(targeted_script), Container(other_script)
     try:
         tracer.add(targeted.name, f"cgroup={targeted.cgroup}")
-        other.run()
-        targeted.run()
+        for step in ((other.release, targeted.run, other.run) if at_once else (other.run, targeted.run)):
+            step()
         events = tracer.remove(targeted.name)
     finally:
         targeted.remove()
         other.remove()
-    assert f"{marker}.a" in files(events)
     assert not [e for e in tracer.events if marker + ".b" in str(e)]
     assert tracer.of(other.name) == []
+    return events
+
+
+def test_a_cgroup_that_is_not_targeted_records_nothing(tracer: TracerProcess) -> None:
+    marker = f"/tmp/varmor-untargeted-{uuid.uuid4().hex}"
+    events = beside(tracer, marker, f"touch {marker}.a", f"touch {marker}.b; cat {marker}.b")
+    assert f"{marker}.a" in files(events)
 
 
 def test_short_lived_processes_in_and_out_of_a_target_are_told_apart(tracer: TracerProcess) -> None:
@@ -49,20 +57,9 @@ def test_short_lived_processes_in_and_out_of_a_target_are_told_apart(tracer: Tra
     ending and starting side by side in a targeted and an untargeted cgroup must never share one."""
     marker = f"/tmp/varmor-stacks-{uuid.uuid4().hex}"
     loop = "for i in $(seq 300); do cat {0} > /dev/null; done"
-    targeted = Container(f"touch {marker}.a; " + loop.format(f"{marker}.a"))
-    other = Container(f"touch {marker}.b; " + loop.format(f"{marker}.b"))
-    try:
-        tracer.add(targeted.name, f"cgroup={targeted.cgroup}")
-        other.release()
-        targeted.release()
-        targeted.run()
-        other.run()
-        events = tracer.remove(targeted.name)
-    finally:
-        targeted.remove()
-        other.remove()
+    events = beside(tracer, marker, f"touch {marker}.a; " + loop.format(f"{marker}.a"),
+                    f"touch {marker}.b; " + loop.format(f"{marker}.b"), at_once=True)
     assert f"{marker}.a" in files(events)
-    assert not [e for e in tracer.events if marker + ".b" in str(e)]
 
 
 def test_a_removed_target_records_nothing_more(tracer: TracerProcess) -> None:
