@@ -59,3 +59,15 @@ def test_a_program_the_verifier_refuses_fails_with_the_verifiers_reason() -> Non
         kernel.Loaded(bad)
     assert "program tracepoint__bad" in str(refused.value)
     assert "R0 !read_ok" in str(refused.value)                  # the verifier's own words
+
+
+def test_the_program_for_kernels_without_untyped_reads_loads_too() -> None:
+    """Before Linux 6.17 the program reads kernel memory with bpf_probe_read_kernel and finds the saved
+    registers with bpf_task_pt_regs; that build must load and attach as well (here, on 6.18)."""
+    flags = [f for f in program.cflags() if not f.startswith("-DKFUNC_VOID_CAST=")] + ["-DKFUNC_VOID_CAST=0"]
+    loaded, _names = program.load(flags)
+    try:
+        assert "sys_exit_prog" in loaded.progs and "fd_prog" in loaded.progs
+        assert "regs_at" not in loaded.maps      # the calibrated register offset is the 6.17 build's
+    finally:
+        loaded.cleanup()
