@@ -15,11 +15,10 @@ import ctypes as ct
 import fcntl
 import os
 import platform
-import struct
 from collections.abc import Callable
 from typing import Any
 
-from tracer.objects import Compiled, ProgSpec, relocate
+from tracer.objects import INSN, Compiled, ProgSpec, relocate
 
 PROG_TRACEPOINT, PROG_RAW_TRACEPOINT = 5, 17
 CALL, PSEUDO_KFUNC_CALL, KFUNC_MARK = 0x85, 2, 0x40000000  # BPF_JMP | BPF_CALL; tracer.c's kfunc mark
@@ -93,13 +92,11 @@ def void_cast_supported(rdonly_cast: int) -> bool:
     five-instruction probe program answers; tracer.c then needs no helper call to read a member."""
     if rdonly_cast <= 0:
         return False
-    insn = struct.Struct("<BBhi")  # code, dst | src << 4, offset, immediate
-
     def zero(reg: int) -> bytes:
-        return insn.pack(0xB7, reg, 0, 0)  # mov reg, 0
+        return INSN.pack(0xB7, reg, 0, 0)  # mov reg, 0 (INSN: code, dst | src << 4, offset, immediate)
 
-    probe = (zero(1) + zero(2) + insn.pack(CALL, PSEUDO_KFUNC_CALL << 4, 0, rdonly_cast)  # r0 = cast(0, 0)
-             + insn.pack(0x71, 0, 0, 0) + zero(0) + insn.pack(0x95, 0, 0, 0))  # r0 = *(u8 *)r0; r0 = 0; exit
+    probe = (zero(1) + zero(2) + INSN.pack(CALL, PSEUDO_KFUNC_CALL << 4, 0, rdonly_cast)  # r0 = cast(0, 0)
+             + INSN.pack(0x71, 0, 0, 0) + zero(0) + INSN.pack(0x95, 0, 0, 0))  # r0 = *(u8 *)r0; r0 = 0; exit
     fd = int(_bpf.bpf_prog_load(PROG_RAW_TRACEPOINT, b"void_cast", b"GPL", probe, len(probe) // 8, None))
     if fd < 0:
         return False

@@ -4,14 +4,12 @@ into a kfunc call by BTF id before the kernel sees it."""
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 
 from tracer import kernel, objects, program
 from tracer.btf import BTF
 
-INSN = struct.Struct("<BBhi")
+INSN = objects.INSN
 
 
 def call(src: int, imm: int) -> bytes:
