@@ -854,7 +854,7 @@ int sys_exit_prog(struct exit_args *args) {
     if (!t) return 0;
     s32 nr = args->nr;
     const void *regs = user_regs(t);
-    long fd = -1;     /* the file events: an fd and the access */
+    long fd = -1;     /* a file event: its fd (none: -1) and the access */
     u32 acc = 0;
     if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2) {
         if (args->ret < 0) return 0;
@@ -869,9 +869,7 @@ int sys_exit_prog(struct exit_args *args) {
         if (cmd != 6 && cmd != 7 && cmd != 37 && cmd != 38) return 0;
         fd = (long)ARG(0); acc = A_LOCK;
     }
-    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2 || nr == NR_MMAP ||
-        nr == NR_FLOCK || nr == NR_FCNTL)
-        return fd_event(args, t, fd, acc);
+    if (fd >= 0) return fd_event(args, t, fd, acc);   /* one call site: fd_event is inlined once */
     if (args->ret < 0) return 0;   /* a failed call needs no rule */
     if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, ARG(1));
     if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)ARG(2), ARG(3));
