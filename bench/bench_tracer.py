@@ -435,18 +435,29 @@ def report(t: dict[str, float], notes: list[str]) -> str:
     return "\n".join(head + rows + ["", *[f"- {n}" for n in notes + costs(t)]]) + "\n"
 
 
-def accounted(t: dict[str, float]) -> tuple[float, float]:
-    """The tracer's cost above the floor as a ratio, for a steady tar pass and for the suite: its BPF
-    programs' run time above the floor (kernel statistics), the kernel's dispatch around its
-    syscall-exit programs (per traced exit, and per syscall of any kind, from exit_dispatch()) and
-    the tracer process's own CPU time, over the workload's time under the empty program."""
-    def cost_ms(above: float, exits: float, calls: float, daemon: float) -> float:
-        return above + (exits * t["dispatch_open_ns"] + calls * t["dispatch_call_ns"]) / 1e6 + daemon
+def shares(t: dict[str, float]) -> dict[str, tuple[float, float, float]]:
+    """The tracer's cost above the floor per workload ("steady": a tar pass, "suite"): (ms of its own:
+    its BPF programs' run time above the floor, from the kernel's statistics, and its process's CPU
+    time; ms of the kernel's dispatch around its syscall-exit programs, per traced exit and per
+    syscall of any kind, from exit_dispatch(); the workload's seconds under the empty program)."""
+    def dispatch_ms(exits: float, calls: float) -> float:
+        return (exits * t["dispatch_open_ns"] + calls * t["dispatch_call_ns"]) / 1e6
 
-    steady = cost_ms(t["bpf_above_ms"], t["bpf_exit_runs"], t["bpf_enter_runs"], t["daemon_ms"])
-    suite = cost_ms(t["suite_above_ms"], t["suite_exit_runs"], t["suite_enter_runs"], t["suite_daemon_ms"])
-    floor_pass = t["floor_steady"] / (PASSES - 1)
-    return 1 + steady / 1e3 / floor_pass, 1 + suite / 1e3 / t["floor_suite"]
+    tar_pass = t["floor_steady"] / (PASSES - 1)
+    return {"steady": (t["bpf_above_ms"] + t["daemon_ms"],
+                       dispatch_ms(t["bpf_exit_runs"], t["bpf_enter_runs"]), tar_pass),
+            "suite": (t["suite_above_ms"] + t["suite_daemon_ms"],
+                      dispatch_ms(t["suite_exit_runs"], t["suite_enter_runs"]), t["floor_suite"])}
+
+
+def ratio(ms: float, seconds: float) -> float:
+    return 1 + ms / 1e3 / seconds
+
+
+def accounted(t: dict[str, float]) -> tuple[float, float]:
+    """The cost accounted in full (``shares``) as a ratio, for a steady tar pass and for the suite."""
+    (own, kernel, seconds), (suite_own, suite_kernel, suite_seconds) = shares(t).values()
+    return ratio(own + kernel, seconds), ratio(suite_own + suite_kernel, suite_seconds)
 
 
 def costs(t: dict[str, float]) -> list[str]:
@@ -454,11 +465,7 @@ def costs(t: dict[str, float]) -> list[str]:
     per_call = (t["getppid"] - t["floor"]) * 1e3   # ns per syscall above the floor (1e6 calls)
     floor_ns = (t["floor"] - t["base_getppid"]) * 1e3
     steady, suite = accounted(t)
-    dispatch = (t["bpf_exit_runs"] * t["dispatch_open_ns"]
-                + t["bpf_enter_runs"] * t["dispatch_call_ns"]) / 1e6
-    suite_dispatch = (t["suite_exit_runs"] * t["dispatch_open_ns"]
-                      + t["suite_enter_runs"] * t["dispatch_call_ns"]) / 1e6
-    floor_pass = t["floor_steady"] / (PASSES - 1)
+    (own, dispatch, floor_pass), (suite_own, suite_dispatch, suite_floor) = shares(t).values()
     return [
         f"every syscall of a target costs {per_call + floor_ns:.0f} ns more than untraced; {floor_ns:.0f} ns "
         f"of it is the floor of any raw sys_enter program (syscall tracing on), {per_call:.0f} ns ours: "
@@ -480,14 +487,13 @@ def costs(t: dict[str, float]) -> list[str]:
         f"syscall exits, BPF {t['suite_above_ms']:.1f} ms above the floor)",
         f"cost accounted (the DESIGN §4 verdicts): BPF above the floor + exit dispatch + the tracer "
         f"process, over the workload's time under the empty program: steady tar ×{steady:.3f} "
-        f"({floor_pass:.2f} s a pass), suite ×{suite:.3f} ({t['floor_suite']:.1f} s)",
+        f"({floor_pass:.2f} s a pass), suite ×{suite:.3f} ({suite_floor:.1f} s)",
         f"of which the kernel's exit dispatch alone, which any tracer that resolves opened files pays on "
         f"this kernel (it has no fentry or BPF-LSM: an open's file is known at the syscall's exit "
         f"only, and a failed call is told from its result there): steady tar "
-        f"×{1 + dispatch / 1e3 / floor_pass:.3f}, suite ×{1 + suite_dispatch / 1e3 / t['floor_suite']:.3f}; "
+        f"×{ratio(dispatch, floor_pass):.3f}, suite ×{ratio(suite_dispatch, suite_floor):.3f}; "
         f"the tracer above that floor (its BPF programs and its process): steady tar "
-        f"×{1 + (t['bpf_above_ms'] + t['daemon_ms']) / 1e3 / floor_pass:.3f}, suite "
-        f"×{1 + (t['suite_above_ms'] + t['suite_daemon_ms']) / 1e3 / t['floor_suite']:.3f}",
+        f"×{ratio(own, floor_pass):.3f}, suite ×{ratio(suite_own, suite_floor):.3f}",
         "once (worst case): every open is a first occurrence, resolved in the kernel (path walk), "
         "copied into the ring buffer and decoded in Python on the second core, which tar and cat use",
     ]
