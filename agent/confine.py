@@ -1,8 +1,8 @@
 """Run a command under an OCI seccomp profile and count every syscall the profile denies.
 
-``SCMP_ACT_ERRNO`` is silent, and the tracer's syscall set cannot see a denied call either
-(on this kernel ``raw_syscalls:sys_enter`` runs after seccomp, so a denied call never reaches
-it: measured). So each denying ``SCMP_ACT_ERRNO`` action is loaded as ``SCMP_ACT_NOTIFY``
+``SCMP_ACT_ERRNO`` is silent, and the tracer would see a denied call only as a failed one
+(its syscall program is on ``sys_exit``; ``sys_enter`` runs after seccomp, so a denied call never
+reaches it). So each denying ``SCMP_ACT_ERRNO`` action is loaded as ``SCMP_ACT_NOTIFY``
 instead, and this process answers every notification with the errno the profile names:
 the workload sees exactly what the profile would do, and we learn each denied call's name
 and count. The child loads the filter and execs the command; the parent takes the

@@ -137,6 +137,12 @@ class Map:
             raise KeyError(key)
 
 
+def kernel_name(prog: str) -> str:
+    """The name the kernel shows for program ``prog`` (15 characters): ``raw_`` and the tracepoint's
+    for a raw tracepoint's (``raw_sys_exit``), else the first 15 characters."""
+    return ("raw_" + prog[len(RAW_PREFIX):] if prog.startswith(RAW_PREFIX) else prog)[:15]
+
+
 class Loaded:
     """The program loaded and attached: maps by name, the ring buffer, ``cleanup()``."""
 
@@ -170,9 +176,9 @@ class Loaded:
         fds = {name: m.fd for name, m in self.maps.items()}
 
         def load(prog: ProgSpec) -> tuple[int, int]:
-            kind = PROG_RAW_TRACEPOINT if prog.name.startswith(RAW_PREFIX) else PROG_TRACEPOINT
+            kind = PROG_TRACEPOINT if prog.name.startswith(TP_PREFIX) else PROG_RAW_TRACEPOINT
             insns = kfunc_calls(relocate(prog, fds))
-            name, license = prog.name[:15].encode(), compiled.license.encode()
+            name, license = kernel_name(prog.name).encode(), compiled.license.encode()
             fd = int(_bpf.bpf_prog_load(kind, name, license, insns, len(insns) // 8, None))
             errno = ct.get_errno()
             if fd < 0:

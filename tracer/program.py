@@ -65,7 +65,7 @@ OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_TASK_REAL_CRED": ("task_struct", "real_cred"),
     "OFF_CRED_FSUID": ("cred", "fsuid"),
     "OFF_TASK_MM": ("task_struct", "mm"),
-    "OFF_TASK_STACK": ("task_struct", "stack"),
+    "OFF_BPRM_FILENAME": ("linux_binprm", "filename"),
     "OFF_MM_EXE_FILE": ("mm_struct", "exe_file"),
 }
 # programs reached by tail call (code shared by many probes, compiled and verified once), by index
@@ -80,12 +80,14 @@ NOAUDIT_RANGES = 16
 COMPAT = {"x86_64": ("thread_info.status", 0x0002), "aarch64": ("thread_info.flags", 1 << 22)}
 COMPAT_ARCH = {"x86_64": "i386", "aarch64": "arm"}
 RING_MIB = 32  # the tracer's RSS grows by what the ring buffer touches (bench/bench_tracer.py)
-# syscall -> the name of its syscalls:sys_exit_* tracepoint, each running sys_exit_prog (which
-# dispatches on the number and reads the arguments from the saved registers)
-SYSCALLS = {name: name for name in (
-    "open", "openat", "creat", "openat2", "mmap", "flock", "fcntl", "link", "linkat", "unlink",
-    "unlinkat", "rmdir", "rename", "renameat", "renameat2", "socket", "connect", "bind", "ptrace",
-    "mount", "mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat")} | {"umount2": "umount"}
+# the syscalls the sys_exit program records more than the number of (files, names, sockets, ptrace,
+# mounts): a -D flag NR_<NAME> each, and a bit each in WANT_0..7
+SYSCALLS = ("open", "openat", "creat", "openat2", "mmap", "flock", "fcntl", "link", "linkat", "unlink",
+            "unlinkat", "rmdir", "rename", "renameat", "renameat2", "socket", "connect", "bind", "ptrace",
+            "mount", "umount2", "mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat")
+# syscalls that never reach sys_exit (exit, exit_group: recorded at sched_process_exit) or reach it
+# with the number -1 (sigreturn): NR_<NAME> and COMPAT_NR_<NAME>
+UNRETURNED = ("exit", "exit_group", "rt_sigreturn", "sigreturn")
 # pt_regs members holding syscall arguments 0-4 (arm64: x0 holds the return value at exit)
 ARG_REGS = {"x86_64": ("di", "si", "dx", "r10", "r8"),
             "aarch64": ("orig_x0", "regs.1", "regs.2", "regs.3", "regs.4")}
@@ -118,7 +120,7 @@ def verifier_flags(flags: dict[str, int]) -> dict[str, int]:
 def cached_btf_flags(cache_dir: str = CACHE_DIR) -> dict[str, int]:
     """``btf_flags`` of the running kernel, cached by BTF size, mtime and kernel release."""
     st = os.stat(VMLINUX)
-    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat-kfunc-void"
+    key = f"{os.uname().release}-{st.st_size}-{st.st_mtime_ns}-{len(OFFSETS)}-args5-compat-kfunc-void-bprm"
     path = os.path.join(cache_dir, "btf-flags.json")  # offsets and type ids
     with contextlib.suppress(OSError, ValueError):
         with open(path) as f:
@@ -139,11 +141,19 @@ def cflags(btf: BTF | None = None, ring_mib: int = RING_MIB) -> list[str]:
     """Every ``-D`` flag the program needs, from this kernel's BTF and syscall table; the ring
     buffer holds ``ring_mib`` MiB (a power of two)."""
     flags = verifier_flags(btf_flags(btf)) if btf else cached_btf_flags()
+    want = [0] * 8
     for name in SYSCALLS:
         number = syscall_number(ARCH, name)
         flags[f"NR_{name.upper()}"] = -1 if number is None else number
+        if number is not None:
+            want[number >> 6] |= 1 << (number & 63)
+    for name in UNRETURNED:
+        for prefix, arch in (("NR", ARCH), ("COMPAT_NR", COMPAT_ARCH[ARCH])):
+            number = syscall_number(arch, name)
+            flags[f"{prefix}_{name.upper()}"] = -1 if number is None else number
     flags["RING_PAGES"] = ring_mib * 256
-    return [f"-D{k}={v}" for k, v in sorted(flags.items())]
+    words = [f"-DWANT_{i}={w:#x}ULL" for i, w in enumerate(want)]
+    return sorted([f"-D{k}={v}" for k, v in flags.items()] + words)
 
 
 def noaudit_ranges(symbols: bytes) -> list[tuple[int, int]]:
@@ -279,7 +289,4 @@ def load(flags: list[str]) -> tuple[Loaded, SyscallNames]:
     for index, name in enumerate(TAIL_CALLS):
         bpf["progs"][ctypes.c_int(index)] = ctypes.c_int(bpf.progs[name.decode()])
     bpf.attach_auto()
-    for call, tracepoint in sorted(SYSCALLS.items()):
-        if syscall_number(ARCH, call) is not None:
-            bpf.attach_tracepoint(f"syscalls:sys_exit_{tracepoint}", "sys_exit_prog")
     return bpf, names

@@ -17,4 +17,4 @@ def test_the_program_is_in_the_nodes_cache_after_the_agent_compiled_it_ahead(tmp
 
     compiled = objects.read_cached(str(path))
     assert compiled is not None
-    assert {"sys_exit_prog", "fd_prog", "walk_path"} <= {prog.name for prog in compiled.progs}
+    assert {"raw_tracepoint__sys_exit", "fd_prog", "walk_path"} <= {prog.name for prog in compiled.progs}

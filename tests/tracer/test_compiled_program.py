@@ -51,7 +51,8 @@ def test_a_damaged_cache_is_compiled_again_and_then_read(tmp_path: pathlib.Path)
     path = tmp_path / f"bpf-{objects.cache_key(program.SOURCE.read_text(), flags)}.json"
     path.write_text('{"format": 1, "license": "GPL"')
     compiled = program.compiled(flags, str(tmp_path))
-    assert {"sys_exit_prog", "walk_path", "raw_tracepoint__sys_enter"} <= {p.name for p in compiled.progs}
+    assert {"raw_tracepoint__sys_exit", "walk_path", "raw_tracepoint__sched_process_exec"} <= {
+        p.name for p in compiled.progs}
     assert {"events", "dedup", "sysbits"} <= {m.name for m in compiled.maps}
     written = path.stat().st_ino  # a compile writes a new file (os.replace), a read does not
     assert program.compiled(flags, str(tmp_path)) == compiled
@@ -94,5 +95,5 @@ def test_without_a_usable_cache_the_program_is_compiled_all_the_same(tmp_path: p
     blocked = tmp_path / "a-file"
     blocked.write_text("")  # the cache directory cannot be made under a file
     compiled = program.compiled(program.cflags(), str(blocked / "cache"))
-    assert "sys_exit_prog" in {p.name for p in compiled.progs}
+    assert "raw_tracepoint__sys_exit" in {p.name for p in compiled.progs}
     assert blocked.read_text() == ""

@@ -10,6 +10,7 @@ from tracer import kernel, objects, program
 from tracer.btf import BTF
 
 INSN = objects.INSN
+TASK_PT_REGS = 175  # BPF_FUNC_task_pt_regs
 
 
 def call(src: int, imm: int) -> bytes:
@@ -39,7 +40,7 @@ def test_the_compiled_program_reads_the_task_through_the_kfunc_on_this_kernel() 
     marked = {prog.name for prog in compiled.progs for at in range(0, len(prog.insns), 8)
               if INSN.unpack_from(prog.insns, at)[0] == kernel.CALL
               and INSN.unpack_from(prog.insns, at)[3] & kernel.KFUNC_MARK}
-    assert "raw_tracepoint__sys_enter" in marked and "fd_prog" in marked
+    assert "raw_tracepoint__sys_exit" in marked and "fd_prog" in marked
 
 
 def test_this_kernels_verifier_takes_untyped_reads_and_the_program_is_built_for_them() -> None:
@@ -59,13 +60,23 @@ def test_a_program_the_verifier_refuses_fails_with_the_verifiers_reason() -> Non
     assert "R0 !read_ok" in str(refused.value)                  # the verifier's own words
 
 
+def helper_calls(compiled: objects.Compiled, prog: str) -> set[int]:
+    """The helper numbers program ``prog`` calls (kfunc calls left out)."""
+    [found] = [p for p in compiled.progs if p.name == prog]
+    calls = (INSN.unpack_from(found.insns, at) for at in range(0, len(found.insns), 8))
+    return {imm for code, regs, _off, imm in calls if code == kernel.CALL and not regs & 0xF0
+            and not imm & kernel.KFUNC_MARK}
+
+
 def test_the_program_for_kernels_without_untyped_reads_loads_too() -> None:
     """Before Linux 6.17 the program reads kernel memory with bpf_probe_read_kernel and finds the saved
     registers with bpf_task_pt_regs; that build must load and attach as well (here, on 6.18)."""
     flags = [f for f in program.cflags() if not f.startswith("-DKFUNC_VOID_CAST=")] + ["-DKFUNC_VOID_CAST=0"]
+    old, new = program.compiled(flags), program.compiled(program.cflags())
+    assert TASK_PT_REGS in helper_calls(old, "raw_tracepoint__sys_exit")
+    assert TASK_PT_REGS not in helper_calls(new, "raw_tracepoint__sys_exit")   # the tracepoint's argument
     loaded, _names = program.load(flags)
     try:
-        assert "sys_exit_prog" in loaded.progs and "fd_prog" in loaded.progs
-        assert "regs_at" not in loaded.maps      # the calibrated register offset is the 6.17 build's
+        assert "raw_tracepoint__sys_exit" in loaded.progs and "fd_prog" in loaded.progs
     finally:
         loaded.cleanup()

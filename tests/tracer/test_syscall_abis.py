@@ -43,3 +43,43 @@ def test_syscalls_newer_than_the_table_are_named_from_the_kernel_and_unknown_num
     assert "mseal" in names  # 462, past libseccomp's table; this kernel has it
     assert not [n for n in names if n.startswith("syscall_")]
     assert kinds(events, "stats")[-1]["unresolved_syscalls"] == 1  # 500
+
+
+UNRETURNED = r"""
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static void on_signal(int sig) { (void)sig; }
+static void *thread(void *arg) { syscall(SYS_exit, 0); return arg; }
+int main(int argc, char **argv) {
+    (void)argv;
+    if (argc > 1) __asm__ volatile ("int $0x80" : : "a"(1L), "b"(0L) : "memory");   /* ia32 exit */
+    signal(SIGUSR1, on_signal);
+    raise(SIGUSR1);                       /* the handler returns through rt_sigreturn */
+    pthread_t t;
+    pthread_create(&t, 0, thread, 0);     /* the thread ends with exit */
+    pthread_join(t, 0);
+    return 0;                             /* the process ends with exit_group */
+}
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="ia32 emulation exists on x86_64 only")
+def test_calls_that_never_return_to_their_caller_are_recorded_under_their_abi(tracer: TracerProcess) -> None:
+    """exit and exit_group end the task before the syscall's exit; rt_sigreturn reaches it with the
+    number -1. A profile without them would kill or break every workload."""
+    work = tempfile.mkdtemp(prefix="varmor-unreturned-")
+    source, binary = os.path.join(work, "unreturned.c"), os.path.join(work, "unreturned")
+    with open(source, "w") as f:
+        f.write(UNRETURNED)
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", binary, source], check=True)
+
+    def sets(command: str) -> dict[tuple[str, str], set[str]]:
+        events = kinds(traced(tracer, command), "syscalls")
+        return {(e["origin"], e.get("arch", "")): set(e["names"]) for e in events}
+
+    native, ia32 = sets(binary), sets(f"{binary} ia32")
+
+    assert {"rt_sigreturn", "exit", "exit_group", "execve"} <= native[("container", "")]
+    assert ia32[("container", "i386")] == {"exit"}   # not exit_group, nor a sigreturn: not made

@@ -12,13 +12,15 @@
  * because namespace inodes are reused at once), then the fork tree (targets added by pid).
  * The fork tree also tells the container's own processes (origin "container") from processes
  * that joined the cgroup later (origin "exec"). The answer is cached per CPU and keyed by the
- * task pointer (at sys_enter: its saved registers' address, which needs no helper call) and a
+ * task pointer (at sys_exit: its saved registers' address, which needs no helper call) and a
  * generation that user space bumps on every target change and the kernel bumps on every task
  * exit and free and cgroup move, so the common case costs at most one helper call.
  *
  * A process in a child cgroup of a target cgroup belongs to that target (the deepest targeted
  * ancestor wins).
  *
+ * One program on the raw sys_exit tracepoint sees every syscall, its number and its result: no
+ * sys_enter program and no per-syscall exit tracepoint (each would cost every syscall on the node).
  * Per target, origin and syscall ABI (native, ia32), the syscall set is a bitmap read by user
  * space (one for all CPUs: a bit is set, atomically, only when it is new, so its cache line stays
  * shared, and a lookup reads no per-CPU pointer table); everything else goes through an LRU
@@ -159,27 +161,13 @@ static __always_inline void *rdp(const void *p) { return (void *)RD(u64, p); }
 /* The current task of a classified run (classify() has just set who.task). */
 static __always_inline void *task_of(struct who *t) { return task_at(t->task); }
 
-/* The user registers of the current task, saved at syscall entry (arguments are still there at
- * exit). With KFUNC_VOID_CAST: at a fixed distance from the task's stack (the kernel's
- * task_pt_regs), which the first call measures with bpf_task_pt_regs and keeps in `regs_at`, so
- * later calls need no helper; else a BTF pointer from bpf_task_pt_regs. */
+/* The user registers saved at syscall entry (the arguments are still there at exit): at sys_exit,
+ * the raw tracepoint's first argument, read with plain loads (KFUNC_VOID_CAST); before Linux 6.17 a
+ * BTF pointer from bpf_task_pt_regs. */
 #if KFUNC_VOID_CAST > 0
-BPF_ARRAY(regs_at, s64, 1);
-static __always_inline const void *user_regs(struct who *t) {
-    int z = 0;
-    s64 *at = regs_at.lookup(&z);
-    u64 stack = RD(u64, (char *)t->task + OFF_TASK_STACK);
-    if (!at || !stack) return ro(0);   /* reads as zeros */
-    if (!*at) {   /* the verifier does no arithmetic on the helper's pointer: copy it as a number */
-        void *regs = (void *)bpf_task_pt_regs(task_btf());
-        u64 addr = 0;
-        bpf_probe_read_kernel(&addr, sizeof(addr), &regs);
-        *at = (s64)(addr - stack);
-    }
-    return ro((void *)(stack + *at));
-}
+static __always_inline const void *regs_at(u64 regs) { return ro((void *)regs); }
 #else
-static __always_inline const void *user_regs(struct who *t) { return (void *)bpf_task_pt_regs(task_btf()); }
+static __always_inline const void *regs_at(u64 regs) { return (void *)bpf_task_pt_regs(task_btf()); }
 #endif
 static __always_inline u64 reg_arg(const void *regs, u32 off) { return *(const u64 *)((const char *)regs + off); }
 
@@ -251,7 +239,7 @@ static __always_inline void classify_slow(struct who *w, u32 flags) {
 }
 
 /* The target of the current task (id 0: none), from the per-CPU cache when it is current. The
- * cache is keyed by the task's address (bpf_get_current_task(): a helper call) or, at sys_enter,
+ * cache is keyed by the task's address (bpf_get_current_task(): a helper call) or, at sys_exit,
  * by the address of its saved user registers (`regs`, the raw tracepoint's first argument: no
  * call), which is unique among live tasks (on the task's own stack). A stack is freed only after
  * its task's sched_process_exit, which bumps the generation, so a new task given that stack
@@ -607,6 +595,41 @@ static __always_inline int fd_event(void *ctx, struct who *t, long fd, u32 acc) 
     return 0;
 }
 
+/* ---------------- syscall set ---------------- */
+/* The bitmap column of the current task's syscall ABI: 0 native, NR_WORDS compat (ia32, aarch32). */
+static __always_inline u32 abi_of(struct who *t) {
+#if COMPAT_OFF >= 0
+    u32 status = *(u32 *)((char *)task_of(t) + COMPAT_OFF);
+    return (status & COMPAT_MASK) ? NR_WORDS : 0;
+#else
+    return 0;
+#endif
+}
+/* Syscall nr (of the ABI column abi) into the target's set; -1 (no such syscall) is skipped. */
+static __always_inline void set_nr(struct who *t, u32 abi, s64 nr) {
+    if (nr < 0) return;
+    if (nr >= NR_WORDS * 64) { count_in(C_NR_RANGE, t->slot); return; }
+    u32 i = t->base + abi + (nr >> 6);
+    u64 *w = sysbits.lookup(&i);
+    u64 bit = 1ULL << (nr & 63);
+    if (w && !(*w & bit)) __sync_fetch_and_or(w, bit);
+}
+/* The syscalls that end a task never reach sys_exit: at sched_process_exit, the syscall the task
+ * made last (its saved registers) is recorded when it is exit or exit_group. */
+static __always_inline void set_exit_call(struct who *t) {
+    const void *regs = (void *)bpf_task_pt_regs(task_btf());
+    s64 nr = (s64)reg_arg(regs, OFF_PT_REGS_NR);
+    u32 abi = abi_of(t);
+    if (abi ? nr == COMPAT_NR_EXIT || nr == COMPAT_NR_EXIT_GROUP : nr == NR_EXIT || nr == NR_EXIT_GROUP)
+        set_nr(t, abi, nr);
+}
+/* The syscalls sys_exit_prog has more to record for (WANT_0..7: a bit per native number). */
+static __always_inline u64 wanted(u64 nr) {
+    u64 w = nr >> 6, m = w == 0 ? WANT_0 : w == 1 ? WANT_1 : w == 2 ? WANT_2 : w == 3 ? WANT_3 :
+                          w == 4 ? WANT_4 : w == 5 ? WANT_5 : w == 6 ? WANT_6 : WANT_7;
+    return (m >> (nr & 63)) & 1;
+}
+
 /* ---------------- fork tree, task lifetime, cgroup moves ---------------- */
 TRACEPOINT_PROBE(sched, sched_process_fork) {
     u32 ptgid = bpf_get_current_pid_tgid() >> 32;
@@ -619,6 +642,8 @@ TRACEPOINT_PROBE(sched, sched_process_fork) {
 }
 TRACEPOINT_PROBE(sched, sched_process_exit) {
     bump_gen();   /* the task's stack (classify_at's key) is freed after this */
+    struct who *t = classify();
+    if (t) set_exit_call(t);
     u64 pt = bpf_get_current_pid_tgid();
     u32 tid = pt;
     tree.delete(&tid);
@@ -638,7 +663,7 @@ TRACEPOINT_PROBE(cgroup, cgroup_attach_task) { bump_gen(); return 0; }
 /* ---------------- exec: the new mm's exe_file, resolved, and the name executed ----------------
  * For a `#!` script the exe_file is the interpreter and the filename the script: user space
  * tells them apart and records both. */
-TRACEPOINT_PROBE(sched, sched_process_exec) {
+RAW_TRACEPOINT_PROBE(sched_process_exec) {   /* (task, old pid, struct linux_binprm *) */
     bump_gen();   /* the task has a new name: classify it again (runtime_setup) */
     struct who *t = classify();
     if (!t) return 0;
@@ -649,31 +674,30 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     void *dentry = rdp((char *)file + OFF_FILE_PATH + OFF_PATH_DENTRY);
     struct event *e = ev_new(EV_EXEC, t);   /* user space dedups execs (script + interpreter) */
     if (!e) return 0;
-    char *filename = (char *)args + (args->data_loc_filename & 0xFFFF);
+    const char *filename = rdp((char *)ctx->args[2] + OFF_BPRM_FILENAME);
     bpf_probe_read_kernel_str(e->s1, sizeof(e->s1), filename);
     set_job(0, vfsmnt, dentry);
-    if (e->s1[0] == '/') return walk_and_submit(args, 1);
+    if (e->s1[0] == '/') return walk_and_submit(ctx, 1);
     struct event *cwd = ev_at(1, EV_EXEC, t);  /* a relative name: its directory too (a2 = 1) */
-    if (!cwd) return walk_and_submit(args, 1);
+    if (!cwd) return walk_and_submit(ctx, 1);
     cwd->a2 = 1;
     bpf_probe_read_kernel_str(cwd->s1, sizeof(cwd->s1), filename);
     void *fs = rdp((char *)t->task + OFF_TASK_FS);
     set_job(1, rdp((char *)fs + OFF_FS_PWD + OFF_PATH_MNT), rdp((char *)fs + OFF_FS_PWD + OFF_PATH_DENTRY));
-    return walk_and_submit(args, 2);
+    return walk_and_submit(ctx, 2);
 }
 
-/* ---------------- syscalls: one program on their exits ----------------
- * Every syscalls:sys_exit_* tracepoint has the same layout (common fields, the syscall number,
- * the return value). One program (sys_exit_prog) is attached to the exit of each syscall we
- * need and dispatches on the number; the arguments are read from the user registers saved at
- * entry. Exits only: a syscalls:sys_enter_* tracepoint would cost every syscall on the node
- * more than the exits do (the open family needs its exit for the fd anyway). */
-struct exit_args { u64 common; s32 nr; u32 pad; s64 ret; };
+/* ---------------- syscalls: one program on the raw sys_exit tracepoint ----------------
+ * It sees every syscall's number and result, with the arguments in the user registers saved at
+ * entry. An empty raw sys_exit program costs a syscall what an empty raw sys_enter program does
+ * (the floor of any syscall-set tracer); any syscalls:sys_exit_* tracepoint on top of it would
+ * cost every syscall on the node ~30 ns more and every traced exit ~150 ns (perf-event dispatch).
+ * One hook also puts a call's number and its result in the same run. */
 #define ARG(i) reg_arg(regs, OFF_PT_REGS_ARG##i)
 
 /* ---------------- open family: resolve the returned fd ---------------- */
 /* The access an open asks for (its flags). */
-static __always_inline u32 open_access(s32 nr, const void *regs) {
+static __always_inline u32 open_access(s64 nr, const void *regs) {
     u32 flags;
     if (nr == NR_CREAT) flags = 01101;
     else if (nr == NR_OPEN) flags = ARG(1);
@@ -688,24 +712,6 @@ static __always_inline u32 open_access(s32 nr, const void *regs) {
     if (flags & 0100) acc |= A_CREATE;
     if (flags & 01000) acc |= A_WRITE;         /* O_TRUNC */
     return acc;
-}
-
-/* ---------------- syscall set ---------------- */
-RAW_TRACEPOINT_PROBE(sys_enter) {
-    struct who *t = classify_at(ctx->args[0]);   /* struct pt_regs *: the task's saved registers */
-    if (!t) return 0;
-    u32 nr = ctx->args[1];
-    if (nr >= NR_WORDS * 64) { count_in(C_NR_RANGE, t->slot); return 0; }
-    u32 abi = 0;
-#if COMPAT_OFF >= 0
-    u32 status = *(u32 *)((char *)task_of(t) + COMPAT_OFF);
-    abi = (status & COMPAT_MASK) ? NR_WORDS : 0;
-#endif
-    u32 i = t->base + abi + (nr >> 6);
-    u64 *w = sysbits.lookup(&i);
-    u64 bit = 1ULL << (nr & 63);
-    if (w && !(*w & bit)) __sync_fetch_and_or(w, bit);
-    return 0;
 }
 
 /* ---------------- names: link, unlink, rename (as given, relative to dirfd / cwd) ---------------- */
@@ -848,17 +854,29 @@ static __always_inline int mount_event(void *ctx, struct who *t, u32 type, u64 d
     return 0;
 }
 
-/* The one program on the exit of every syscall we trace (program.SYSCALLS). */
-int sys_exit_prog(struct exit_args *args) {
-    struct who *t = classify();
+/* The one syscall program, on the raw sys_exit tracepoint: every syscall of a target into its set,
+ * then what the syscalls in WANT (program.SYSCALLS) did. A sigreturn restores the registers it
+ * returns to and sets the saved syscall number to -1 (so that the kernel does not restart a call):
+ * -1 at exit is a sigreturn (for a compat task, sigreturn or rt_sigreturn: both are recorded). */
+RAW_TRACEPOINT_PROBE(sys_exit) {
+    struct who *t = classify_at(ctx->args[0]);   /* struct pt_regs *: the task's saved registers */
     if (!t) return 0;
-    s32 nr = args->nr;
-    const void *regs = user_regs(t);
+    const void *regs = regs_at(ctx->args[0]);
+    s64 nr = (s64)reg_arg(regs, OFF_PT_REGS_NR);
+    long ret = (long)ctx->args[1];
+    u32 abi = abi_of(t);
+    if (nr == -1) {
+        set_nr(t, abi, abi ? COMPAT_NR_RT_SIGRETURN : NR_RT_SIGRETURN);
+        if (abi) set_nr(t, abi, COMPAT_NR_SIGRETURN);
+        return 0;
+    }
+    set_nr(t, abi, nr);
+    if (abi || nr < 0 || nr >= NR_WORDS * 64 || !wanted(nr)) return 0;   /* compat: the set only */
     long fd = -1;     /* a file event: its fd (none: -1) and the access */
     u32 acc = 0;
     if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2) {
-        if (args->ret < 0) return 0;
-        fd = args->ret; acc = open_access(nr, regs);
+        if (ret < 0) return 0;
+        fd = ret; acc = open_access(nr, regs);
     } else if (nr == NR_MMAP) { /* mmap(PROT_EXEC, fd) */
         if (!(ARG(2) & 4) || (long)ARG(4) < 0) return 0;
         fd = (long)ARG(4); acc = A_MMAP;
@@ -869,29 +887,29 @@ int sys_exit_prog(struct exit_args *args) {
         if (cmd != 6 && cmd != 7 && cmd != 37 && cmd != 38) return 0;
         fd = (long)ARG(0); acc = A_LOCK;
     }
-    if (fd >= 0) return fd_event(args, t, fd, acc);   /* one call site: fd_event is inlined once */
-    if (args->ret < 0) return 0;   /* a failed call needs no rule */
-    if (nr == NR_LINK) return name_event(args, A_LINK, AT_FDCWD, ARG(1));
-    if (nr == NR_LINKAT) return name_event(args, A_LINK, (long)ARG(2), ARG(3));
-    if (nr == NR_UNLINK) return name_event(args, A_DELETE, AT_FDCWD, ARG(0));
-    if (nr == NR_RMDIR) return name_event(args, A_DELETE | A_DIR, AT_FDCWD, ARG(0));
-    if (nr == NR_MKDIR) return name_event(args, A_CREATE | A_DIR, AT_FDCWD, ARG(0));
-    if (nr == NR_MKDIRAT) return name_event(args, A_CREATE | A_DIR, (long)ARG(0), ARG(1));
-    if (nr == NR_MKNOD) return name_event(args, A_CREATE, AT_FDCWD, ARG(0));
-    if (nr == NR_MKNODAT) return name_event(args, A_CREATE, (long)ARG(0), ARG(1));
-    if (nr == NR_SYMLINK) return name_event(args, A_CREATE, AT_FDCWD, ARG(1));
-    if (nr == NR_SYMLINKAT) return name_event(args, A_CREATE, (long)ARG(1), ARG(2));
+    if (fd >= 0) return fd_event(ctx, t, fd, acc);   /* one call site: fd_event is inlined once */
+    if (ret < 0) return 0;   /* a failed call needs no rule */
+    if (nr == NR_LINK) return name_event(ctx, A_LINK, AT_FDCWD, ARG(1));
+    if (nr == NR_LINKAT) return name_event(ctx, A_LINK, (long)ARG(2), ARG(3));
+    if (nr == NR_UNLINK) return name_event(ctx, A_DELETE, AT_FDCWD, ARG(0));
+    if (nr == NR_RMDIR) return name_event(ctx, A_DELETE | A_DIR, AT_FDCWD, ARG(0));
+    if (nr == NR_MKDIR) return name_event(ctx, A_CREATE | A_DIR, AT_FDCWD, ARG(0));
+    if (nr == NR_MKDIRAT) return name_event(ctx, A_CREATE | A_DIR, (long)ARG(0), ARG(1));
+    if (nr == NR_MKNOD) return name_event(ctx, A_CREATE, AT_FDCWD, ARG(0));
+    if (nr == NR_MKNODAT) return name_event(ctx, A_CREATE, (long)ARG(0), ARG(1));
+    if (nr == NR_SYMLINK) return name_event(ctx, A_CREATE, AT_FDCWD, ARG(1));
+    if (nr == NR_SYMLINKAT) return name_event(ctx, A_CREATE, (long)ARG(1), ARG(2));
     if (nr == NR_UNLINKAT)      /* AT_REMOVEDIR: rmdir */
-        return name_event(args, A_DELETE | ((ARG(2) & 0x200) ? A_DIR : 0), (long)ARG(0), ARG(1));
-    if (nr == NR_RENAME) return rename_event(args, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1));
+        return name_event(ctx, A_DELETE | ((ARG(2) & 0x200) ? A_DIR : 0), (long)ARG(0), ARG(1));
+    if (nr == NR_RENAME) return rename_event(ctx, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1));
     if (nr == NR_RENAMEAT || nr == NR_RENAMEAT2)
-        return rename_event(args, (long)ARG(0), ARG(1), (long)ARG(2), ARG(3));
-    if (nr == NR_SOCKET) return socket_event(args, t, ARG(0), ARG(1), ARG(2));
-    if (nr == NR_CONNECT) return sockaddr_event(args, t, EV_CONNECT, ARG(1), (long)ARG(2));
-    if (nr == NR_BIND) return sockaddr_event(args, t, EV_BIND, ARG(1), (long)ARG(2));
-    if (nr == NR_PTRACE) return ptrace_event(args, t, (s64)ARG(0), (s64)ARG(1));
-    if (nr == NR_MOUNT) return mount_event(args, t, EV_MOUNT, ARG(0), ARG(1), ARG(2), ARG(3));
-    if (nr == NR_UMOUNT2) return mount_event(args, t, EV_UMOUNT, 0, ARG(0), 0, ARG(1));
+        return rename_event(ctx, (long)ARG(0), ARG(1), (long)ARG(2), ARG(3));
+    if (nr == NR_SOCKET) return socket_event(ctx, t, ARG(0), ARG(1), ARG(2));
+    if (nr == NR_CONNECT) return sockaddr_event(ctx, t, EV_CONNECT, ARG(1), (long)ARG(2));
+    if (nr == NR_BIND) return sockaddr_event(ctx, t, EV_BIND, ARG(1), (long)ARG(2));
+    if (nr == NR_PTRACE) return ptrace_event(ctx, t, (s64)ARG(0), (s64)ARG(1));
+    if (nr == NR_MOUNT) return mount_event(ctx, t, EV_MOUNT, ARG(0), ARG(1), ARG(2), ARG(3));
+    if (nr == NR_UMOUNT2) return mount_event(ctx, t, EV_UMOUNT, 0, ARG(0), 0, ARG(1));
     return 0;
 }
 
