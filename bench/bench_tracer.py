@@ -30,6 +30,7 @@ from tracer.client import Recorder, TracerClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CGROUP_ROOT = "/sys/fs/cgroup/unified"
+SYSCALL_PROGRAM = "raw_sys_exit"  # the tracer's syscall program, as the kernel names it (tracer.kernel)
 
 
 class TracerProcess(TracerClient):
@@ -82,17 +83,12 @@ PASSES = 5  # tar passes over the same trees in one traced session: the steady s
 TAR_SYSCALLS = 985_000  # syscalls of one tar pass over TAR_TREES (strace -f -c, this VM)
 TAR_ROOT = "/usr"
 TAR_TREES = ("share", "include", "lib/python3", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu")
-EMPTY_PROBE = (
+EMPTY_PROBE = (   # an empty program on the raw tracepoint argv[1]
     "import sys\n"
-    "from generator.syscalls import syscall_number\n"
     "from tracer import program\n"
     "program.ensure_headers(); program.ensure_tracefs()\n"
     "from bcc import BPF\n"
-    "b = BPF(text='RAW_TRACEPOINT_PROBE(sys_enter) { return 0; } int on_exit(void *ctx) { return 0; }')\n"
-    "if sys.argv[1:] == ['exits']:\n"
-    "    for call, tp in sorted(program.SYSCALLS.items()):\n"
-    "        if syscall_number(program.ARCH, call) is not None:\n"
-    "            b.attach_tracepoint(tp=f'syscalls:sys_exit_{tp}', fn_name='on_exit')\n"
+    "b = BPF(text='RAW_TRACEPOINT_PROBE(%s) { return 0; }' % sys.argv[1])\n"
     "print('ready', flush=True); sys.stdin.read()\n"
 )
 
@@ -144,10 +140,10 @@ def workloads(cgroup: str, tool: str, tracer: TracerProcess | None = None) -> di
 
 
 @contextlib.contextmanager
-def empty_probe(exits: bool = False) -> Iterator[int]:
-    """An empty raw sys_enter program attached while in the block (its process id); with ``exits``,
-    an empty program on each syscall exit the tracer attaches to as well."""
-    argv = [sys.executable, "-c", EMPTY_PROBE, *(["exits"] if exits else [])]
+def empty_probe(tracepoint: str = "sys_enter") -> Iterator[int]:
+    """An empty program on raw ``tracepoint`` attached while in the block (its process id): on
+    sys_enter, the floor; on sys_exit, where the tracer's syscall program is."""
+    argv = [sys.executable, "-c", EMPTY_PROBE, tracepoint]
     probe = subprocess.Popen(argv, cwd=ROOT, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -208,39 +204,28 @@ def bpf_time(cgroup: str) -> dict[str, float]:
         empty, _, _ = bpf_pass(cgroup, pid, tar_command(1))
     [(empty_ns, empty_runs)] = empty.values()
     per_run = empty_ns / empty_runs
-    enter = traced.get("raw_tracepoint_", (0, 0))  # sys_enter, the only raw tracepoint (15 characters)
-    exits = traced.get("sys_exit_prog", (0, 0))
-    suite_exits = suite.get("sys_exit_prog", (0, 0))
-    return {"bpf_empty_ns": per_run, "bpf_enter_runs": enter[1], "bpf_enter_ns": enter[0] / max(enter[1], 1),
-            "bpf_exit_runs": exits[1], "bpf_exit_ns": exits[0] / max(exits[1], 1),
+    calls = traced.get(SYSCALL_PROGRAM, (0, 0))
+    return {"bpf_empty_ns": per_run, "bpf_calls": calls[1], "bpf_call_ns": calls[0] / max(calls[1], 1),
             "bpf_above_ms": above_floor(traced, per_run), "bpf_pass_s": seconds, "daemon_ms": daemon * 1e3,
             "suite_above_ms": above_floor(suite, per_run), "suite_daemon_ms": suite_daemon * 1e3,
-            "suite_exit_runs": suite_exits[1],
-            "suite_enter_runs": suite.get("raw_tracepoint_", (0, 0))[1]}
+            "suite_calls": suite.get(SYSCALL_PROGRAM, (0, 0))[1]}
 
 
-def exit_dispatch(cgroup: str, tool: str, scratch: str) -> dict[str, float]:
-    """What the kernel spends around the tracer's syscall-exit programs, which their run-time
-    statistics do not show: ns per traced exit (an open) and ns per syscall of any kind (every exit
-    then checks whether its syscall is traced), from an empty program on the same exits next to
-    the floor. An open loop and a getppid loop (1e6 calls each), each run LOOPS times per
-    attachment (the fastest counts: other processes only ever add time), the attachments
-    alternated REPS times; medians of the differences."""
-    path = pathlib.Path(scratch, "dispatch")
-    path.mkdir(exist_ok=True)
-    (path / "f0").touch()
-    opens, calls = [], []
+def exit_dispatch(cgroup: str, tool: str) -> dict[str, float]:
+    """What the kernel spends around a program on raw sys_exit (the tracer's syscall program) beyond
+    what it spends around one on raw sys_enter (the floor's): neither is in the programs' run-time
+    statistics. An empty program on each, a getppid loop (1e6 calls) run LOOPS times per attachment
+    (the fastest counts: other processes only ever add time), the attachments alternated REPS
+    times; the median difference, in ns per syscall (0 when the exit is the cheaper)."""
+    calls = []
     for _ in range(REPS):
         runs = {}
-        for exits in (False, True):
-            with empty_probe(exits):
-                runs[exits] = (min(in_cgroup(cgroup, [tool, "opens", "1000000", str(path), "1"])
-                                   for _ in range(LOOPS)),
-                               min(in_cgroup(cgroup, [tool, "getppid", "1000000"]) for _ in range(LOOPS)))
-        calls.append((runs[True][1] - runs[False][1]) * 1e3)   # ns per call (1e6 calls)
-        opens.append((runs[True][0] - runs[False][0]) * 1e3 - calls[-1])   # an open, then a close
-    return {"dispatch_open_ns": max(0.0, statistics.median(opens)),
-            "dispatch_call_ns": max(0.0, statistics.median(calls))}
+        for tracepoint in ("sys_enter", "sys_exit"):
+            with empty_probe(tracepoint):
+                runs[tracepoint] = min(in_cgroup(cgroup, [tool, "getppid", "1000000"]) for _ in range(LOOPS))
+        calls.append((runs["sys_exit"] - runs["sys_enter"]) * 1e3)   # ns per call (1e6 calls)
+    median = statistics.median(calls)
+    return {"dispatch_call_ns": max(0.0, median), "dispatch_raw_ns": median}
 
 
 def cold_start(cgroup: str) -> float:
@@ -351,7 +336,7 @@ def main() -> str:
         timed = medians(cgroup, tool)
         measured, notes = storms(cgroup, tool, scratch)
         measured.update(bpf_time(cgroup))
-        measured.update(exit_dispatch(cgroup, tool, scratch))
+        measured.update(exit_dispatch(cgroup, tool))
         measured["load_before"], measured["load_after"] = load_before, os.getloadavg()[0]
     finally:
         subprocess.run(["rm", "-rf", scratch], check=False)
@@ -438,16 +423,15 @@ def report(t: dict[str, float], notes: list[str]) -> str:
 def shares(t: dict[str, float]) -> dict[str, tuple[float, float, float]]:
     """The tracer's cost above the floor per workload ("steady": a tar pass, "suite"): (ms of its own:
     its BPF programs' run time above the floor, from the kernel's statistics, and its process's CPU
-    time; ms of the kernel's dispatch around its syscall-exit programs, per traced exit and per
-    syscall of any kind, from exit_dispatch(); the workload's seconds under the empty program)."""
-    def dispatch_ms(exits: float, calls: float) -> float:
-        return (exits * t["dispatch_open_ns"] + calls * t["dispatch_call_ns"]) / 1e6
+    time; ms of the kernel's dispatch around its raw sys_exit program beyond the floor's around raw
+    sys_enter, per syscall, from exit_dispatch(); the workload's seconds under the empty program)."""
+    def dispatch_ms(calls: float) -> float:
+        return calls * t["dispatch_call_ns"] / 1e6
 
     tar_pass = t["floor_steady"] / (PASSES - 1)
-    return {"steady": (t["bpf_above_ms"] + t["daemon_ms"],
-                       dispatch_ms(t["bpf_exit_runs"], t["bpf_enter_runs"]), tar_pass),
-            "suite": (t["suite_above_ms"] + t["suite_daemon_ms"],
-                      dispatch_ms(t["suite_exit_runs"], t["suite_enter_runs"]), t["floor_suite"])}
+    return {"steady": (t["bpf_above_ms"] + t["daemon_ms"], dispatch_ms(t["bpf_calls"]), tar_pass),
+            "suite": (t["suite_above_ms"] + t["suite_daemon_ms"], dispatch_ms(t["suite_calls"]),
+                      t["floor_suite"])}
 
 
 def ratio(ms: float, seconds: float) -> float:
@@ -469,30 +453,26 @@ def costs(t: dict[str, float]) -> list[str]:
     return [
         f"every syscall of a target costs {per_call + floor_ns:.0f} ns more than untraced; {floor_ns:.0f} ns "
         f"of it is the floor of any raw sys_enter program (syscall tracing on), {per_call:.0f} ns ours: "
-        "the target lookup, the syscall-set bitmap and the syscall-exit hook (the open family needs "
-        "its exit for the fd)",
+        "the target lookup and the syscall-set bitmap, in one program on raw sys_exit, which also "
+        "records what the file, name, socket, ptrace and mount calls did",
         f"BPF run time of one steady tar pass (the kernel's run-time statistics, which other processes "
-        f"cannot disturb): sys_enter {t['bpf_enter_runs']:,.0f} runs × {t['bpf_enter_ns']:.0f} ns, "
-        f"syscall exits {t['bpf_exit_runs']:,.0f} runs × {t['bpf_exit_ns']:.0f} ns (an open's: its fd, "
-        f"dentry and inode, and the first-occurrence filter's lookup); the empty floor program "
-        f"{t['bpf_empty_ns']:.0f} ns per run (mostly the statistics' own clock reads). Above the floor: "
-        f"{t['bpf_above_ms']:.1f} ms in a {t['bpf_pass_s']:.2f} s pass (every process's syscalls "
-        "meanwhile are counted, not only the workload's)",
-        f"the kernel's dispatch around the syscall-exit programs (not in their run time): "
-        f"{t['dispatch_open_ns']:.0f} ns per traced exit and {t['dispatch_call_ns']:.1f} ns per syscall "
-        f"of any kind (an empty program on the same exits next to the floor, open and getppid loops): "
-        f"{dispatch:.1f} ms per steady tar pass, {suite_dispatch:.1f} ms per suite run",
+        f"cannot disturb): the sys_exit program {t['bpf_calls']:,.0f} runs × {t['bpf_call_ns']:.0f} ns "
+        f"on average (an open's run: its fd, dentry and inode, and the first-occurrence filter's "
+        f"lookup); the empty floor program {t['bpf_empty_ns']:.0f} ns per run (mostly the statistics' "
+        f"own clock reads). Above the floor: {t['bpf_above_ms']:.1f} ms in a {t['bpf_pass_s']:.2f} s "
+        "pass (every process's syscalls meanwhile are counted, not only the workload's)",
+        f"the kernel's dispatch around a raw sys_exit program beyond a raw sys_enter one (not in their "
+        f"run time; empty programs, getppid loops): {t['dispatch_raw_ns']:.1f} ns per syscall "
+        f"(counted as {t['dispatch_call_ns']:.1f}): {dispatch:.1f} ms per steady tar pass, "
+        f"{suite_dispatch:.1f} ms per suite run",
         f"the tracer process's own CPU time: {t['daemon_ms']:.1f} ms per steady tar pass, "
-        f"{t['suite_daemon_ms']:.1f} ms per suite run (a fresh target: {t['suite_exit_runs']:,.0f} "
-        f"syscall exits, BPF {t['suite_above_ms']:.1f} ms above the floor)",
-        f"cost accounted (the DESIGN §4 verdicts): BPF above the floor + exit dispatch + the tracer "
+        f"{t['suite_daemon_ms']:.1f} ms per suite run (a fresh target: {t['suite_calls']:,.0f} "
+        f"syscalls, BPF {t['suite_above_ms']:.1f} ms above the floor)",
+        f"cost accounted (the DESIGN §4 verdicts): BPF above the floor + dispatch + the tracer "
         f"process, over the workload's time under the empty program: steady tar ×{steady:.3f} "
         f"({floor_pass:.2f} s a pass), suite ×{suite:.3f} ({suite_floor:.1f} s)",
-        f"of which the kernel's exit dispatch alone, which any tracer that resolves opened files pays on "
-        f"this kernel (it has no fentry or BPF-LSM: an open's file is known at the syscall's exit "
-        f"only, and a failed call is told from its result there): steady tar "
-        f"×{ratio(dispatch, floor_pass):.3f}, suite ×{ratio(suite_dispatch, suite_floor):.3f}; "
-        f"the tracer above that floor (its BPF programs and its process): steady tar "
+        f"of which the dispatch: steady tar ×{ratio(dispatch, floor_pass):.3f}, suite "
+        f"×{ratio(suite_dispatch, suite_floor):.3f}; the tracer's programs and process: steady tar "
         f"×{ratio(own, floor_pass):.3f}, suite ×{ratio(suite_own, suite_floor):.3f}",
         "once (worst case): every open is a first occurrence, resolved in the kernel (path walk), "
         "copied into the ring buffer and decoded in Python on the second core, which tar and cat use",
