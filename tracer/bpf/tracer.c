@@ -623,10 +623,12 @@ static __always_inline void set_exit_call(struct who *t) {
     if (abi ? nr == COMPAT_NR_EXIT || nr == COMPAT_NR_EXIT_GROUP : nr == NR_EXIT || nr == NR_EXIT_GROUP)
         set_nr(t, abi, nr);
 }
-/* The syscalls sys_exit_prog has more to record for (WANT_0..7: a bit per native number). */
-static __always_inline u64 wanted(u64 nr) {
-    u64 w = nr >> 6, m = w == 0 ? WANT_0 : w == 1 ? WANT_1 : w == 2 ? WANT_2 : w == 3 ? WANT_3 :
-                          w == 4 ? WANT_4 : w == 5 ? WANT_5 : w == 6 ? WANT_6 : WANT_7;
+/* Whether the sys_exit program has more to record for native syscall nr than its number (WANT_0..7:
+ * a bit per number; none for a number out of the bitmaps' range). */
+static __always_inline u64 wanted(s64 nr) {
+    if ((u64)nr >= NR_WORDS * 64) return 0;
+    u64 w = (u64)nr >> 6, m = w == 0 ? WANT_0 : w == 1 ? WANT_1 : w == 2 ? WANT_2 : w == 3 ? WANT_3 :
+                               w == 4 ? WANT_4 : w == 5 ? WANT_5 : w == 6 ? WANT_6 : WANT_7;
     return (m >> (nr & 63)) & 1;
 }
 
@@ -871,7 +873,7 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
         return 0;
     }
     set_nr(t, abi, nr);
-    if (abi || nr < 0 || nr >= NR_WORDS * 64 || !wanted(nr)) return 0;   /* compat: the set only */
+    if (abi || !wanted(nr)) return 0;   /* compat: the set only */
     long fd = -1;     /* a file event: its fd (none: -1) and the access */
     u32 acc = 0;
     if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2) {
