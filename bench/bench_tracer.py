@@ -80,7 +80,6 @@ REPS = 5
 LOOPS = 3  # runs of a microbenchmark loop per attachment (exit_dispatch)
 STORMS = (1_000, 20_000, 200_000)  # distinct files in an open storm (200k: every open a new file)
 PASSES = 5  # tar passes over the same trees in one traced session: the steady state
-TAR_SYSCALLS = 985_000  # syscalls of one tar pass over TAR_TREES (strace -f -c, this VM)
 TAR_ROOT = "/usr"
 TAR_TREES = ("share", "include", "lib/python3", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu")
 EMPTY_PROBE = (   # an empty program on the raw tracepoint argv[1]

@@ -52,7 +52,7 @@ def test_a_cgroup_that_is_not_targeted_records_nothing(tracer: TracerProcess) ->
 
 
 def test_short_lived_processes_in_and_out_of_a_target_are_told_apart(tracer: TracerProcess) -> None:
-    """The per-CPU answer is keyed at sys_enter by the address of the task's saved registers, on its
+    """The per-CPU answer is keyed at sys_exit by the address of the task's saved registers, on its
     kernel stack; the kernel hands a freed stack to the next new task, so hundreds of processes
     ending and starting side by side in a targeted and an untargeted cgroup must never share one."""
     marker = f"/tmp/varmor-stacks-{uuid.uuid4().hex}"

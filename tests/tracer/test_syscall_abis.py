@@ -22,15 +22,25 @@ int main(void) {
 """
 
 
+def built(name: str, source: str, *gcc_flags: str) -> str:
+    """The C program ``source`` compiled (gcc -O2) into a fresh directory; its path."""
+    work = tempfile.mkdtemp(prefix=f"varmor-{name}-")
+    path, binary = os.path.join(work, f"{name}.c"), os.path.join(work, name)
+    with open(path, "w") as f:
+        f.write(source)
+    subprocess.run(["gcc", "-O2", *gcc_flags, "-o", binary, path], check=True)
+    return binary
+
+
+def syscall_sets(tracer: TracerProcess, command: str) -> dict[tuple[str, str], set[str]]:
+    """The syscall sets of ``command`` run traced, by (origin, arch: "" native, "i386")."""
+    events = kinds(traced(tracer, command), "syscalls")
+    return {(e["origin"], e.get("arch", "")): set(e["names"]) for e in events}
+
+
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="ia32 emulation exists on x86_64 only")
 def test_an_ia32_call_is_recorded_in_the_i386_set_under_its_own_name(tracer: TracerProcess) -> None:
-    work = tempfile.mkdtemp(prefix="varmor-ia32-")
-    source, binary = os.path.join(work, "ia32.c"), os.path.join(work, "ia32")
-    with open(source, "w") as f:
-        f.write(IA32_GETPID)
-    subprocess.run(["gcc", "-O2", "-o", binary, source], check=True)
-    events = traced(tracer, binary)
-    sets = {(e["origin"], e.get("arch", "")): set(e["names"]) for e in kinds(events, "syscalls")}
+    sets = syscall_sets(tracer, built("ia32", IA32_GETPID))
     assert sets[("container", "i386")] == {"getpid"}
     assert "writev" not in sets[("container", "")]
 
@@ -69,17 +79,9 @@ int main(int argc, char **argv) {
 def test_calls_that_never_return_to_their_caller_are_recorded_under_their_abi(tracer: TracerProcess) -> None:
     """exit and exit_group end the task before the syscall's exit; rt_sigreturn reaches it with the
     number -1. A profile without them would kill or break every workload."""
-    work = tempfile.mkdtemp(prefix="varmor-unreturned-")
-    source, binary = os.path.join(work, "unreturned.c"), os.path.join(work, "unreturned")
-    with open(source, "w") as f:
-        f.write(UNRETURNED)
-    subprocess.run(["gcc", "-O2", "-pthread", "-o", binary, source], check=True)
+    binary = built("unreturned", UNRETURNED, "-pthread")
 
-    def sets(command: str) -> dict[tuple[str, str], set[str]]:
-        events = kinds(traced(tracer, command), "syscalls")
-        return {(e["origin"], e.get("arch", "")): set(e["names"]) for e in events}
-
-    native, ia32 = sets(binary), sets(f"{binary} ia32")
+    native, ia32 = syscall_sets(tracer, binary), syscall_sets(tracer, f"{binary} ia32")
 
     assert {"rt_sigreturn", "exit", "exit_group", "execve"} <= native[("container", "")]
     assert ia32[("container", "i386")] == {"exit"}   # not exit_group, nor a sigreturn: not made
