@@ -28,17 +28,29 @@ def busy_bookmarks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         thread.stop()
 
 
+BURST = 10
+
+
 def _core(url: str) -> Any:
     cfg = client.Configuration()
     cfg.host = url
     return client.CoreV1Api(client.ApiClient(cfg))
 
 
-def _create(url: str, ns: str, count: int, rvs: list[int]) -> None:
+def _create(url: str, ns: str, count: int, rvs: list[int], marked: threading.Event) -> None:
+    """Create in bursts of ``BURST``; after each, wait (up to a second) for the reader's bookmark.
+
+    A bookmark needs a millisecond of silence on the server, which a loaded machine (the GIL shared
+    with busy threads) may never show between back-to-back creates; the pauses make sure the stream
+    interleaves bookmarks with events, and the bursts still race events against bookmarks.
+    """
     core = _core(url)
     for i in range(count):
         made = core.create_namespaced_config_map(ns, {"metadata": {"name": f"cm-{i}"}})
         rvs.append(int(made.metadata.resource_version))
+        if i % BURST == BURST - 1:
+            marked.wait(1.0)
+            marked.clear()
 
 
 def test_no_bookmark_is_sent_before_an_event_it_covers(busy_bookmarks: str) -> None:
@@ -47,7 +59,8 @@ def test_no_bookmark_is_sent_before_an_event_it_covers(busy_bookmarks: str) -> N
     query = f"watch=true&allowWatchBookmarks=true&resourceVersion={start}&timeoutSeconds=30"
     stream = urllib.request.urlopen(f"{url}/api/v1/namespaces/{ns}/configmaps?{query}", timeout=30)
     rvs: list[int] = []
-    writer = threading.Thread(target=_create, args=(url, ns, count, rvs))
+    marked = threading.Event()
+    writer = threading.Thread(target=_create, args=(url, ns, count, rvs, marked))
     writer.start()
     seen: set[int] = set()
     bookmarks = overtaken = 0
@@ -56,6 +69,7 @@ def test_no_bookmark_is_sent_before_an_event_it_covers(busy_bookmarks: str) -> N
         rv = int(line["object"]["metadata"]["resourceVersion"])
         if line["type"] == "BOOKMARK":
             bookmarks += 1
+            marked.set()
             overtaken += any(r <= rv and r not in seen for r in list(rvs))
         else:
             seen.add(rv)
