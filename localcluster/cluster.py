@@ -296,7 +296,7 @@ class ClusterThread:
         self._thread.start()
         return asyncio.run_coroutine_threadsafe(self.cluster.start(), self._loop).result(timeout)
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         asyncio.run_coroutine_threadsafe(self.cluster.stop(), self._loop).result(timeout)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)

@@ -35,6 +35,11 @@ from localcluster.runtime import images, pulling
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_CALL_TIMEOUT = 10.0
+"""Seconds a CRI call may take while the node shuts down (a healthy containerd answers in well under
+one); once one call times out the rest are skipped, and containerd's own stop, which follows,
+removes what they would have."""
+
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -89,6 +94,8 @@ class CriNode:
         self.events: list[NodeEvent] = []
         self.prober = probing.Prober(self.cri)
         self._lock = threading.RLock()
+        self._shutting_down = False
+        self._unanswered = threading.Event()  # during shutdown: containerd let a call time out
 
     # -- NodePort ---------------------------------------------------------------------------------
 
@@ -136,6 +143,7 @@ class CriNode:
     def shutdown(self) -> None:
         with self._lock:
             states, self.pods = list(self.pods.values()), {}
+            self._shutting_down = True
         self.prober.close()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda s: self._teardown(s, 0.0), states))
@@ -381,36 +389,50 @@ class CriNode:
     # -- stopping ---------------------------------------------------------------------------------
 
     def _remove_container(self, cid: str) -> None:
-        try:
-            self.cri.call("RemoveContainer", pb.RemoveContainerRequest(container_id=cid))
-        except CriError as err:
-            log.warning("Removing container failed id=%s error=%s", cid[:12], err.message)
+        self._try("RemoveContainer", pb.RemoveContainerRequest(container_id=cid), f"id={cid[:12]}")
 
     def _teardown(self, state: PodState, grace: float) -> None:
         live = [s.container_id for s in state.slots if s.container_id]
         with concurrent.futures.ThreadPoolExecutor(max(1, len(live))) as pool:
             list(pool.map(lambda cid: self._stop_container(cid, grace), live))
         if state.sandbox_id:
-            for method, request in (
-                ("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=state.sandbox_id)),
-                ("RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=state.sandbox_id)),
-            ):
-                try:
-                    self.cri.call(method, request)
-                except CriError as err:
-                    log.warning(
-                        "%s failed pod=%s error=%s", method, state.pod["metadata"]["name"], err.message
-                    )
+            pod = f"pod={state.pod['metadata']['name']}"
+            self._try("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=state.sandbox_id), pod)
+            self._try("RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=state.sandbox_id), pod)
         podcgroups.remove_pod(criconfigs.cgroup_parent(state.pod))
         state.volumes.close()
         shutil.rmtree(state.log_dir.parent, ignore_errors=True)
         log.info("Stopped pod %s/%s", state.pod["metadata"].get("namespace"), state.pod["metadata"]["name"])
 
     def _stop_container(self, cid: str, grace: float) -> None:
+        request = pb.StopContainerRequest(container_id=cid, timeout=int(grace))
+        self._try("StopContainer", request, f"id={cid[:12]}")
+
+    def _try(self, method: str, request: Any, what: str) -> None:
+        """One stopping call; a failure is logged, not raised (the pod is being removed anyway).
+
+        While the node shuts down each call gets ``SHUTDOWN_CALL_TIMEOUT``, and after the first
+        that containerd lets time out the rest are skipped, so an unresponsive containerd delays the
+        cluster's stop by seconds, not by a minute per call.
+        """
+        if self._unanswered.is_set():
+            return
+        timeout = SHUTDOWN_CALL_TIMEOUT if self._shutting_down else None
         try:
-            self.cri.call("StopContainer", pb.StopContainerRequest(container_id=cid, timeout=int(grace)))
+            self.cri.call(method, request, timeout)
         except CriError as err:
-            log.warning("Stopping container failed id=%s error=%s", cid[:12], err.message)
+            if timeout is None or err.code != "DEADLINE_EXCEEDED":
+                log.warning("%s failed %s error=%s", method, what, err.message)
+            elif not self._unanswered.is_set():
+                self._unanswered.set()
+                log.error(
+                    "containerd did not answer %s %s in %.0fs; the remaining pods are left to its stop "
+                    "(its goroutines are dumped to %s)",
+                    method,
+                    what,
+                    timeout,
+                    self.runtime.report_hang(),
+                )
 
 
 def _pod_ref(pod: dict[str, Any]) -> str:

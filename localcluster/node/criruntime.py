@@ -31,6 +31,7 @@ class ContainerdRuntime:
         self.version = ""
         self.network: networks.Network | None = None
         self._lock = threading.Lock()
+        self._hung = False
 
     def __call__(self, name: str, state_dir: Path, seccomp_dir: Path) -> CriNode:
         self.ensure_started(state_dir.parent.parent)
@@ -61,6 +62,12 @@ class ContainerdRuntime:
             time.sleep(0.1)
         return False
 
+    def report_hang(self) -> Path | None:
+        """A node found containerd unresponsive: it logs its goroutine stacks (the log's path is
+        returned), and ``close`` gives it one second, not ten, to stop on SIGTERM."""
+        self._hung = True
+        return self.ctd.dump_stacks() if self.ctd is not None else None
+
     def close(self) -> None:
         with self._lock:
             if self.puller is not None:
@@ -68,5 +75,5 @@ class ContainerdRuntime:
             if self.cri is not None:
                 self.cri.close()
             if self.ctd is not None:
-                self.ctd.stop()
+                self.ctd.stop(1.0 if self._hung else 10.0)
             self.ctd = self.cri = self.puller = None

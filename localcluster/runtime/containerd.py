@@ -173,6 +173,12 @@ class Containerd:
             raise ValueError(f"cannot tag {name}: {proc.stderr.strip()}")
         return True
 
+    def dump_stacks(self) -> Path:
+        """SIGUSR1: containerd writes every goroutine's stack to its log, which is returned."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGUSR1)
+        return self.layout.log
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop containerd, then whatever it started for this socket; delete the bridge."""
         if self._proc is not None and self._proc.poll() is None:

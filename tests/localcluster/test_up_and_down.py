@@ -108,3 +108,37 @@ def test_a_killed_cluster_leaves_nothing_behind_either(tmp_path: pathlib.Path) -
     assert str(tmp_path) not in pathlib.Path("/proc/self/mountinfo").read_text()
     assert f"{bridge} " not in _ip("-br", "link")
     assert app("down", "--dir", str(tmp_path)) == f"no local cluster runs from {tmp_path}"
+
+
+def test_down_stops_a_cluster_whose_containerd_no_longer_answers(tmp_path: pathlib.Path) -> None:
+    """A hung containerd (here: stopped with SIGSTOP) costs the shutdown one call's deadline, not a
+    minute per call: the cluster stops by itself within ``down``'s wait, and nothing is left."""
+    kubeconfig = pathlib.Path(app("up", "--dir", str(tmp_path), "--detach"))
+    pid = int((tmp_path / "pid").read_text())
+    server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line)
+    kube = Kube(kubeconfig, server)
+    for name in ("p", "q"):
+        pod = {
+            "metadata": {"name": name, "labels": {"app": "p"}},
+            "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
+        }
+        kube.core.create_namespaced_pod("default", pod)
+    eventually(lambda: running_pods(kube, "default", "app=p", 2), timeout=120)
+    config = str(tmp_path / "containerd" / "config.toml").encode()
+    (containerd,) = [p for p in processes_mentioning(config) if _argv0(p).endswith(b"containerd")]
+    os.kill(containerd, signal.SIGSTOP)
+    assert app("down", "--dir", str(tmp_path)) == "stopped"
+    assert not os.path.exists(f"/proc/{pid}")
+    log = (tmp_path / "localcluster.log").read_text()
+    assert "containerd did not answer" in log
+    assert "Stopped local cluster" in log, "the cluster was killed by down, not stopped by itself"
+    eventually(lambda: processes_mentioning(str(tmp_path).encode()) == [], timeout=30)
+    assert marked_processes() == []
+    assert str(tmp_path) not in pathlib.Path("/proc/self/mountinfo").read_text()
+
+
+def _argv0(pid: int) -> bytes:
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return b""
