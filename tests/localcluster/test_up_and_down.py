@@ -9,6 +9,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+from typing import Any
 
 from tests.localcluster.support import Kube, eventually, running_pods
 
@@ -27,6 +28,21 @@ def app(*args: str) -> str:
     return proc.stdout.strip()
 
 
+def up(state: pathlib.Path, *args: str) -> tuple[Kube, int]:
+    """``localcluster up --detach`` in ``state``: a client of the cluster, and its process id."""
+    kubeconfig = pathlib.Path(app("up", "--dir", str(state), *args, "--detach"))
+    server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line)
+    return Kube(kubeconfig, server), int((state / "pid").read_text())
+
+
+def marked_pod(name: str) -> dict[str, Any]:
+    """A pod labelled ``app=p`` whose one container runs the ``MARKER`` command."""
+    return {
+        "metadata": {"name": name, "labels": {"app": "p"}},
+        "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
+    }
+
+
 def marked_processes() -> list[int]:
     found = []
     for entry in pathlib.Path("/proc").iterdir():
@@ -41,16 +57,9 @@ def marked_processes() -> list[int]:
 
 
 def test_up_serves_kubectl_and_down_leaves_nothing_running(tmp_path: pathlib.Path) -> None:
-    kubeconfig = pathlib.Path(app("up", "--dir", str(tmp_path), "--nodes", "2", "--detach"))
-    pid = int((tmp_path / "pid").read_text())
-    server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line)
-    kube = Kube(kubeconfig, server)
+    kube, pid = up(tmp_path, "--nodes", "2")
     try:
-        pod = {
-            "metadata": {"name": "p", "labels": {"app": "p"}},
-            "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
-        }
-        kube.core.create_namespaced_pod("default", pod)
+        kube.core.create_namespaced_pod("default", marked_pod("p"))
         pods = eventually(lambda: running_pods(kube, "default", "app=p", 1), timeout=120)
         container_id = pods[0].status.container_statuses[0].container_id.removeprefix("containerd://")
         uid = pods[0].metadata.uid
@@ -90,15 +99,8 @@ def processes_mentioning(text: bytes) -> list[int]:
 
 
 def test_a_killed_cluster_leaves_nothing_behind_either(tmp_path: pathlib.Path) -> None:
-    kubeconfig = pathlib.Path(app("up", "--dir", str(tmp_path), "--detach"))
-    pid = int((tmp_path / "pid").read_text())
-    server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line)
-    kube = Kube(kubeconfig, server)
-    pod = {
-        "metadata": {"name": "p", "labels": {"app": "p"}},
-        "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
-    }
-    kube.core.create_namespaced_pod("default", pod)
+    kube, pid = up(tmp_path)
+    kube.core.create_namespaced_pod("default", marked_pod("p"))
     uid = eventually(lambda: running_pods(kube, "default", "app=p", 1), timeout=120)[0].metadata.uid
     bridge = _our_bridge(tmp_path)
     os.kill(pid, signal.SIGKILL)
@@ -113,19 +115,11 @@ def test_a_killed_cluster_leaves_nothing_behind_either(tmp_path: pathlib.Path) -
 def test_down_stops_a_cluster_whose_containerd_no_longer_answers(tmp_path: pathlib.Path) -> None:
     """A hung containerd (here: stopped with SIGSTOP) costs the shutdown one call's deadline, not a
     minute per call: the cluster stops by itself within ``down``'s wait, and nothing is left."""
-    kubeconfig = pathlib.Path(app("up", "--dir", str(tmp_path), "--detach"))
-    pid = int((tmp_path / "pid").read_text())
-    server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line)
-    kube = Kube(kubeconfig, server)
+    kube, pid = up(tmp_path)
     for name in ("p", "q"):
-        pod = {
-            "metadata": {"name": name, "labels": {"app": "p"}},
-            "spec": {"containers": [{"name": "c", "image": "debian", "command": ["/bin/sh", "-c", MARKER]}]},
-        }
-        kube.core.create_namespaced_pod("default", pod)
+        kube.core.create_namespaced_pod("default", marked_pod(name))
     eventually(lambda: running_pods(kube, "default", "app=p", 2), timeout=120)
-    config = str(tmp_path / "containerd" / "config.toml").encode()
-    (containerd,) = [p for p in processes_mentioning(config) if _argv0(p).endswith(b"containerd")]
+    (containerd,) = processes_mentioning(str(tmp_path / "containerd" / "config.toml").encode())
     os.kill(containerd, signal.SIGSTOP)
     assert app("down", "--dir", str(tmp_path)) == "stopped"
     assert not os.path.exists(f"/proc/{pid}")
@@ -135,10 +129,3 @@ def test_down_stops_a_cluster_whose_containerd_no_longer_answers(tmp_path: pathl
     eventually(lambda: processes_mentioning(str(tmp_path).encode()) == [], timeout=30)
     assert marked_processes() == []
     assert str(tmp_path) not in pathlib.Path("/proc/self/mountinfo").read_text()
-
-
-def _argv0(pid: int) -> bytes:
-    try:
-        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
-    except OSError:
-        return b""
